@@ -1,0 +1,88 @@
+"""Engines and sessions for the system of record, on SQLite+SpatiaLite or PostgreSQL+PostGIS."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from geoalchemy2.admin.dialects.sqlite import init_spatialite
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+DEFAULT_SPATIALITE = "mod_spatialite"
+
+
+def is_sqlite(url_or_engine: str | Engine) -> bool:
+    url = url_or_engine.url if isinstance(url_or_engine, Engine) else make_url(url_or_engine)
+    return url.get_backend_name() == "sqlite"
+
+
+def make_engine(url: str, *, spatialite_path: str = DEFAULT_SPATIALITE, **kwargs: Any) -> Engine:
+    """Create an engine; SQLite connections get SpatiaLite, WAL and enforced foreign keys."""
+    if not is_sqlite(url):
+        kwargs.setdefault("pool_pre_ping", True)
+        return create_engine(url, **kwargs)
+
+    kwargs.setdefault("connect_args", {}).setdefault("timeout", 30)
+    engine = create_engine(url, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Take over transaction control from pysqlite so that BEGIN/SAVEPOINT behave as on
+        # PostgreSQL (SQLAlchemy's documented recipe); needed for nested transactions.
+        dbapi_conn.isolation_level = None
+        dbapi_conn.enable_load_extension(True)
+        try:
+            dbapi_conn.load_extension(spatialite_path)
+        except Exception as exc:  # sqlite3.OperationalError names only the library
+            raise RuntimeError(
+                f"cannot load SpatiaLite ({spatialite_path!r}): install the Debian package "
+                "libsqlite3-mod-spatialite or set SPATIALITE_LIBRARY_PATH"
+            ) from exc
+        finally:
+            dbapi_conn.enable_load_extension(False)
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA busy_timeout = 30000")
+        if make_url(url).database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+        init_spatialite(dbapi_conn, transaction=True, init_mode="WGS84")
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN")
+
+    return engine
+
+
+def engine_from_settings(settings: Mapping[str, Any], **kwargs: Any) -> Engine:
+    url = settings.get("sqlalchemy.url")
+    if not url:
+        raise RuntimeError("sqlalchemy.url is not configured (set DATABASE_URL)")
+    return make_engine(
+        str(url),
+        spatialite_path=str(settings.get("spatialite.library_path") or DEFAULT_SPATIALITE),
+        **kwargs,
+    )
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One unit of work for the command line and tasks: commit on success, else roll back."""
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
