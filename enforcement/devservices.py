@@ -22,7 +22,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 
-class ServiceUnavailable(RuntimeError):
+class ServiceUnavailableError(RuntimeError):
     """A server binary is missing or did not start."""
 
 
@@ -35,7 +35,9 @@ def free_port() -> int:
 def _pg_bindir() -> Path:
     versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), reverse=True)
     if not versions:
-        raise ServiceUnavailable("PostgreSQL server binaries not found (apt-get install postgresql)")
+        raise ServiceUnavailableError(
+            "PostgreSQL server binaries not found (apt-get install postgresql)"
+        )
     return versions[0].parent
 
 
@@ -54,7 +56,7 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes] | None, timeout: 
         if process is not None and process.poll() is not None:
             break
         time.sleep(0.1)
-    raise ServiceUnavailable(f"server on port {port} did not start")
+    raise ServiceUnavailableError(f"server on port {port} did not start")
 
 
 @dataclass
@@ -103,7 +105,9 @@ def throwaway_postgres() -> Iterator[Postgres]:
         )  # fmt: skip
     except subprocess.CalledProcessError as exc:
         shutil.rmtree(workdir, ignore_errors=True)
-        raise ServiceUnavailable(f"PostgreSQL did not start: {exc.stderr.decode()[-500:]}") from exc
+        raise ServiceUnavailableError(
+            f"PostgreSQL did not start: {exc.stderr.decode()[-500:]}"
+        ) from exc
     try:
         yield Postgres(url=f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres")
     finally:
@@ -119,7 +123,7 @@ def throwaway_redis() -> Iterator[str]:
     """A private Redis on a free port that keeps nothing on disk; yields its URL."""
     binary = shutil.which("redis-server")
     if binary is None:
-        raise ServiceUnavailable("redis-server not found (apt-get install redis-server)")
+        raise ServiceUnavailableError("redis-server not found (apt-get install redis-server)")
     port = free_port()
     process = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],

@@ -66,69 +66,122 @@ class _Authority:
 # with the later additions A (中央军委改革和编制办公室) and N (农业).  Position 1 is the
 # authority, position 2 the entity type; 9 = "other" where the authority has it.
 AUTHORITIES: dict[str, _Authority] = {
-    "1": _Authority("机构编制", "public-sector establishment (organisation staffing)", {
-        "1": ("机关", "government body"),
-        "2": ("事业单位", "public institution"),
-        "3": ("中央编办直接管理机构编制的群众团体", "mass organisation staffed by the central staffing office"),
-        "9": ("其他", "other"),
-    }),
-    "2": _Authority("外交", "foreign affairs", {
-        "1": ("外国常驻新闻机构", "resident foreign news organisation"),
-        "9": ("其他", "other"),
-    }),
-    "3": _Authority("司法行政", "justice administration", {
-        "1": ("律师执业机构", "law firm"),
-        "2": ("公证处", "notary office"),
-        "3": ("基层法律服务所", "grassroots legal service office"),
-        "4": ("司法鉴定机构", "forensic appraisal institution"),
-        "5": ("仲裁委员会", "arbitration commission"),
-        "9": ("其他", "other"),
-    }),
-    "4": _Authority("文化", "culture", {
-        "1": ("外国在华文化中心", "foreign cultural centre in China"),
-        "9": ("其他", "other"),
-    }),
-    "5": _Authority("民政", "civil affairs", {
-        "1": ("社会团体", "social organisation"),
-        "2": ("民办非企业单位", "private non-enterprise unit"),
-        "3": ("基金会", "foundation"),
-        "9": ("其他", "other"),
-    }),
-    "6": _Authority("旅游", "tourism", {
-        "1": ("外国旅游部门常驻代表机构", "resident office of a foreign tourism authority"),
-        "2": ("港澳台地区旅游部门常驻内地（大陆）代表机构",
-              "resident mainland office of a Hong Kong, Macao or Taiwan tourism authority"),
-        "9": ("其他", "other"),
-    }),
-    "7": _Authority("宗教", "religious affairs", {
-        "1": ("宗教活动场所", "place of religious activity"),
-        "2": ("宗教院校", "religious school"),
-        "9": ("其他", "other"),
-    }),
-    "8": _Authority("工会", "trade unions", {
-        "1": ("基层工会", "grassroots trade union"),
-        "9": ("其他", "other"),
-    }),
+    "1": _Authority(
+        "机构编制",
+        "public-sector establishment (organisation staffing)",
+        {
+            "1": ("机关", "government body"),
+            "2": ("事业单位", "public institution"),
+            "3": (
+                "中央编办直接管理机构编制的群众团体",
+                "mass organisation staffed by the central staffing office",
+            ),
+            "9": ("其他", "other"),
+        },
+    ),
+    "2": _Authority(
+        "外交",
+        "foreign affairs",
+        {
+            "1": ("外国常驻新闻机构", "resident foreign news organisation"),
+            "9": ("其他", "other"),
+        },
+    ),
+    "3": _Authority(
+        "司法行政",
+        "justice administration",
+        {
+            "1": ("律师执业机构", "law firm"),
+            "2": ("公证处", "notary office"),
+            "3": ("基层法律服务所", "grassroots legal service office"),
+            "4": ("司法鉴定机构", "forensic appraisal institution"),
+            "5": ("仲裁委员会", "arbitration commission"),
+            "9": ("其他", "other"),
+        },
+    ),
+    "4": _Authority(
+        "文化",
+        "culture",
+        {
+            "1": ("外国在华文化中心", "foreign cultural centre in China"),
+            "9": ("其他", "other"),
+        },
+    ),
+    "5": _Authority(
+        "民政",
+        "civil affairs",
+        {
+            "1": ("社会团体", "social organisation"),
+            "2": ("民办非企业单位", "private non-enterprise unit"),
+            "3": ("基金会", "foundation"),
+            "9": ("其他", "other"),
+        },
+    ),
+    "6": _Authority(
+        "旅游",
+        "tourism",
+        {
+            "1": ("外国旅游部门常驻代表机构", "resident office of a foreign tourism authority"),
+            "2": (
+                "港澳台地区旅游部门常驻内地（大陆）代表机构",
+                "resident mainland office of a Hong Kong, Macao or Taiwan tourism authority",
+            ),
+            "9": ("其他", "other"),
+        },
+    ),
+    "7": _Authority(
+        "宗教",
+        "religious affairs",
+        {
+            "1": ("宗教活动场所", "place of religious activity"),
+            "2": ("宗教院校", "religious school"),
+            "9": ("其他", "other"),
+        },
+    ),
+    "8": _Authority(
+        "工会",
+        "trade unions",
+        {
+            "1": ("基层工会", "grassroots trade union"),
+            "9": ("其他", "other"),
+        },
+    ),
     # The standard says 工商 (industry and commerce); the function now sits with market
     # regulation (市场监管).  There is no "9 other" for this authority.
-    "9": _Authority("工商", "industry and commerce (market regulation)", {
-        "1": ("企业", "enterprise"),
-        "2": ("个体工商户", "individual business"),
-        "3": ("农民专业合作社", "farmers' specialised cooperative"),
-    }),
-    "A": _Authority("中央军委改革和编制办公室", "Central Military Commission reform and staffing office", {
-        "1": ("军队事业单位", "military public institution"),
-        "9": ("其他", "other"),
-    }),
-    "N": _Authority("农业", "agriculture", {
-        "1": ("组级集体经济组织", "group-level collective economic organisation"),
-        "2": ("村级集体经济组织", "village-level collective economic organisation"),
-        "3": ("乡镇级集体经济组织", "township-level collective economic organisation"),
-        "9": ("其他", "other"),
-    }),
-    "Y": _Authority("其他", "other", {
-        "1": ("其他", "other"),
-    }),
+    "9": _Authority(
+        "工商",
+        "industry and commerce (market regulation)",
+        {
+            "1": ("企业", "enterprise"),
+            "2": ("个体工商户", "individual business"),
+            "3": ("农民专业合作社", "farmers' specialised cooperative"),
+        },
+    ),
+    "A": _Authority(
+        "中央军委改革和编制办公室",
+        "Central Military Commission reform and staffing office",
+        {
+            "1": ("军队事业单位", "military public institution"),
+            "9": ("其他", "other"),
+        },
+    ),
+    "N": _Authority(
+        "农业",
+        "agriculture",
+        {
+            "1": ("组级集体经济组织", "group-level collective economic organisation"),
+            "2": ("村级集体经济组织", "village-level collective economic organisation"),
+            "3": ("乡镇级集体经济组织", "township-level collective economic organisation"),
+            "9": ("其他", "other"),
+        },
+    ),
+    "Y": _Authority(
+        "其他",
+        "other",
+        {
+            "1": ("其他", "other"),
+        },
+    ),
 }
 
 
@@ -145,6 +198,7 @@ class UsccError:
 
 
 # --------------------------------------------------------------------------- check characters
+
 
 def organisation_check_character(first8: str) -> str:
     """GB 11714 check character (USCC position 17) for the 8-character organisation base."""
@@ -175,6 +229,7 @@ def uscc_check_character(first17: str) -> str:
 
 # --------------------------------------------------------------------------- divisions
 
+
 @functools.cache
 def _division_table() -> dict[str, str]:
     """code -> name; current divisions first, then abolished ones (see data/ATTRIBUTION.md)."""
@@ -202,6 +257,7 @@ def division_name(code: str) -> str | None:
 
 
 # --------------------------------------------------------------------------- validation
+
 
 def _err(position: int | None, reason: str, reason_zh: str) -> UsccError:
     return UsccError(position=position, reason=reason, reason_zh=reason_zh)

@@ -61,7 +61,7 @@ def postgres() -> Iterator[devservices.Postgres]:
     try:
         with devservices.throwaway_postgres() as server:
             yield server
-    except devservices.ServiceUnavailable as exc:
+    except devservices.ServiceUnavailableError as exc:
         _unavailable(str(exc))
 
 
@@ -74,14 +74,12 @@ def redis_url() -> Iterator[str]:
     try:
         with devservices.throwaway_redis() as url:
             yield url
-    except devservices.ServiceUnavailable as exc:
+    except devservices.ServiceUnavailableError as exc:
         _unavailable(str(exc))
 
 
 @pytest.fixture(scope="session")
-def new_database_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-):  # type: ignore[no-untyped-def]
+def new_database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     """Factory: ``new_database_url(backend)`` gives the URL of a fresh, empty database."""
 
     def create(backend: str) -> str:

@@ -7,7 +7,6 @@ Create Date: ${create_date}
 
 from __future__ import annotations
 
-import geoalchemy2
 import sqlalchemy as sa
 from alembic import op
 ${imports if imports else ""}

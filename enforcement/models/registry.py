@@ -1,4 +1,5 @@
-"""One list, two directories (一单两库): departments, jurisdictions, enterprises, inspectors, items."""
+"""The registry, one list and two directories (一单两库): departments, jurisdictions,
+enterprises, inspectors and the inspection-item list."""
 
 from __future__ import annotations
 

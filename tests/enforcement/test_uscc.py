@@ -70,11 +70,14 @@ def _assert_error(error: UsccError | None, position: int | None) -> UsccError:
     assert not HAS_CJK.search(error.reason.split("'")[0])  # English wording
     if position is not None:
         assert f"{position}" in error.reason
-        assert f"第{position}" in error.reason_zh or (position == 3 and "第3-8位" in error.reason_zh)
+        assert f"第{position}" in error.reason_zh or (
+            position == 3 and "第3-8位" in error.reason_zh
+        )
     return error
 
 
 # --------------------------------------------------------------------------- real codes
+
 
 @pytest.mark.parametrize("name", sorted(REAL_CODES))
 def test_real_code_is_valid(name: str) -> None:
@@ -100,7 +103,7 @@ def test_every_single_substitution_is_invalid(code: str) -> None:
         for ch in CHARSET:
             if ch == code[i]:
                 continue
-            mutated = code[:i] + ch + code[i + 1:]
+            mutated = code[:i] + ch + code[i + 1 :]
             error = validate_uscc(mutated)
             assert error is not None, mutated
             assert error.position is not None and 1 <= error.position <= 18, (mutated, error)
@@ -112,7 +115,7 @@ def test_every_adjacent_transposition_is_invalid(code: str) -> None:
     for i in range(17):
         if code[i] == code[i + 1]:
             continue
-        swapped = code[:i] + code[i + 1] + code[i] + code[i + 2:]
+        swapped = code[:i] + code[i + 1] + code[i] + code[i + 2 :]
         error = validate_uscc(swapped)
         assert error is not None, swapped
         assert error.position is not None
@@ -122,7 +125,7 @@ def test_every_adjacent_transposition_is_invalid(code: str) -> None:
 def test_lowercase_is_invalid_and_names_position(code: str) -> None:
     for i, ch in enumerate(code):
         if ch.isalpha():
-            error = _assert_error(validate_uscc(code[:i] + ch.lower() + code[i + 1:]), i + 1)
+            error = _assert_error(validate_uscc(code[:i] + ch.lower() + code[i + 1 :]), i + 1)
             assert "lowercase" in error.reason
             assert "小写" in error.reason_zh
 
@@ -148,7 +151,7 @@ def test_wrong_length_is_invalid(code: str) -> None:
 def test_excluded_letters_are_invalid_and_name_position(letter: str) -> None:
     for code in ALL_CODES:
         for i in range(18):
-            error = _assert_error(validate_uscc(code[:i] + letter + code[i + 1:]), i + 1)
+            error = _assert_error(validate_uscc(code[:i] + letter + code[i + 1 :]), i + 1)
             assert "I, O, S, V, Z" in error.reason
             assert "I、O、S、V、Z" in error.reason_zh
             assert repr(letter) in error.reason
@@ -161,6 +164,7 @@ def test_other_foreign_characters_name_position() -> None:
 
 
 # --------------------------------------------------------------------------- structure
+
 
 def test_unknown_division_is_invalid_naming_positions_3_to_8() -> None:
     code = _build("9", "1", "999999", "MA5DC6QF")
@@ -182,8 +186,22 @@ def test_non_digit_division_names_its_position() -> None:
 
 @pytest.mark.parametrize(
     ("authority", "entity_type"),
-    [("9", "4"), ("9", "9"), ("9", "0"), ("1", "4"), ("5", "4"), ("Y", "2"), ("Y", "9"),
-     ("7", "3"), ("8", "2"), ("N", "4"), ("A", "2"), ("2", "2"), ("4", "2"), ("3", "6")],
+    [
+        ("9", "4"),
+        ("9", "9"),
+        ("9", "0"),
+        ("1", "4"),
+        ("5", "4"),
+        ("Y", "2"),
+        ("Y", "9"),
+        ("7", "3"),
+        ("8", "2"),
+        ("N", "4"),
+        ("A", "2"),
+        ("2", "2"),
+        ("4", "2"),
+        ("3", "6"),
+    ],
 )
 def test_bad_entity_type_for_authority_names_position_2(authority: str, entity_type: str) -> None:
     code = _build(authority, entity_type, "440300", "19220382")
@@ -202,8 +220,18 @@ def test_unknown_authority_names_position_1(authority: str) -> None:
 def test_authority_table_matches_gb32100() -> None:
     table = {code: "".join(a.types) for code, a in uscc.AUTHORITIES.items()}
     assert table == {
-        "1": "1239", "2": "19", "3": "123459", "4": "19", "5": "1239", "6": "129",
-        "7": "129", "8": "19", "9": "123", "A": "19", "N": "1239", "Y": "1",
+        "1": "1239",
+        "2": "19",
+        "3": "123459",
+        "4": "19",
+        "5": "1239",
+        "6": "129",
+        "7": "129",
+        "8": "19",
+        "9": "123",
+        "A": "19",
+        "N": "1239",
+        "Y": "1",
     }
     for authority, info in uscc.AUTHORITIES.items():
         for entity_type in info.types:
@@ -245,6 +273,7 @@ def test_check_character_rules() -> None:
 
 # --------------------------------------------------------------------------- make_uscc
 
+
 def test_make_uscc_round_trip_random() -> None:
     rng = random.Random(20240601)
     divisions = sorted(known_divisions())
@@ -277,6 +306,7 @@ def test_make_uscc_rejects_bad_parts() -> None:
 
 # --------------------------------------------------------------------------- divisions
 
+
 def test_bundled_divisions_shape() -> None:
     divisions = known_divisions()
     assert len(divisions) > 3500
@@ -295,9 +325,18 @@ def test_bundled_divisions_shape() -> None:
 
 @pytest.mark.parametrize(
     ("code", "name"),
-    [("110000", "北京市"), ("440300", "深圳市"), ("110108", "海淀区"), ("330100", "杭州市"),
-     ("440309", "龙华区"), ("330114", "钱塘区"),  # created after the cpca snapshot
-     ("330103", "下城区"), ("330104", "江干区"), ("110103", "崇文区"), ("110104", "宣武区")],
+    [
+        ("110000", "北京市"),
+        ("440300", "深圳市"),
+        ("110108", "海淀区"),
+        ("330100", "杭州市"),
+        ("440309", "龙华区"),
+        ("330114", "钱塘区"),  # created after the cpca snapshot
+        ("330103", "下城区"),
+        ("330104", "江干区"),
+        ("110103", "崇文区"),
+        ("110104", "宣武区"),
+    ],
 )
 def test_division_names(code: str, name: str) -> None:
     assert code in known_divisions()
@@ -339,6 +378,7 @@ def test_build_script_reproduces_committed_csv(tmp_path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- purity
+
 
 def test_module_is_pure() -> None:
     source = Path(uscc.__file__).read_text(encoding="utf-8")

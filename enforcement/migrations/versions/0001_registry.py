@@ -7,7 +7,6 @@ Create Date: 2026-11-22 15:07:52.732594
 
 from __future__ import annotations
 
-import geoalchemy2
 import sqlalchemy as sa
 from alembic import op
 from geoalchemy2 import Geometry
@@ -154,9 +153,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("registration_date", sa.Date(), nullable=True),
-        sa.Column(
-            "registered_capital", sa.Numeric(precision=18, scale=2), nullable=True
-        ),
+        sa.Column("registered_capital", sa.Numeric(precision=18, scale=2), nullable=True),
         sa.Column("extra", sa.JSON(), nullable=False),
         sa.Column(
             "created_at",
@@ -330,9 +327,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_inspector_conflicts")),
-        sa.UniqueConstraint(
-            "inspector_id", "enterprise_id", "person_name", name="uq_conflict"
-        ),
+        sa.UniqueConstraint("inspector_id", "enterprise_id", "person_name", name="uq_conflict"),
     )
     op.create_index(
         op.f("ix_inspector_conflicts_enterprise_id"),
@@ -404,12 +399,8 @@ def upgrade() -> None:
         sa.UniqueConstraint("inspector_id", name=op.f("uq_users_inspector_id")),
         sa.UniqueConstraint("username", name=op.f("uq_users_username")),
     )
-    op.create_index(
-        op.f("ix_users_department_id"), "users", ["department_id"], unique=False
-    )
-    op.create_index(
-        op.f("ix_users_enterprise_id"), "users", ["enterprise_id"], unique=False
-    )
+    op.create_index(op.f("ix_users_department_id"), "users", ["department_id"], unique=False)
+    op.create_index(op.f("ix_users_enterprise_id"), "users", ["enterprise_id"], unique=False)
 
 
 def downgrade() -> None:
@@ -417,19 +408,13 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_users_enterprise_id"), table_name="users")
     op.drop_index(op.f("ix_users_department_id"), table_name="users")
     op.drop_table("users")
-    op.drop_index(
-        op.f("ix_inspector_conflicts_inspector_id"), table_name="inspector_conflicts"
-    )
-    op.drop_index(
-        op.f("ix_inspector_conflicts_enterprise_id"), table_name="inspector_conflicts"
-    )
+    op.drop_index(op.f("ix_inspector_conflicts_inspector_id"), table_name="inspector_conflicts")
+    op.drop_index(op.f("ix_inspector_conflicts_enterprise_id"), table_name="inspector_conflicts")
     op.drop_table("inspector_conflicts")
     op.drop_index(op.f("ix_inspectors_jurisdiction_id"), table_name="inspectors")
     op.drop_index(op.f("ix_inspectors_department_id"), table_name="inspectors")
     op.drop_table("inspectors")
-    op.drop_index(
-        op.f("ix_inspection_items_department_id"), table_name="inspection_items"
-    )
+    op.drop_index(op.f("ix_inspection_items_department_id"), table_name="inspection_items")
     op.drop_table("inspection_items")
     op.drop_index(op.f("ix_enterprises_legal_representative"), table_name="enterprises")
     op.drop_index("ix_enterprises_jurisdiction_status", table_name="enterprises")
