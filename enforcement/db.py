@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from geoalchemy2.admin.dialects.sqlite import init_spatialite
@@ -25,6 +26,9 @@ def make_engine(url: str, *, spatialite_path: str = DEFAULT_SPATIALITE, **kwargs
         kwargs.setdefault("pool_pre_ping", True)
         return create_engine(url, **kwargs)
 
+    database = make_url(url).database
+    if database not in (None, "", ":memory:") and not database.startswith("file:"):
+        Path(database).parent.mkdir(parents=True, exist_ok=True)  # var/ on a fresh clone
     kwargs.setdefault("connect_args", {}).setdefault("timeout", 30)
     engine = create_engine(url, **kwargs)
 
@@ -46,7 +50,7 @@ def make_engine(url: str, *, spatialite_path: str = DEFAULT_SPATIALITE, **kwargs
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute("PRAGMA busy_timeout = 30000")
-        if make_url(url).database not in (None, "", ":memory:"):
+        if database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.close()

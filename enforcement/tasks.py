@@ -1,0 +1,56 @@
+"""Background tasks. Each takes plain JSON arguments and opens its own transaction.
+
+Send them from a web request with ``request.enqueue(task, ...)`` (after commit), from the
+command line with ``task.delay(...)`` on a configured app.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import socket
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from celery import Task
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from enforcement.services.jurisdictions import reassign_enterprises
+from enforcement.worker import celery_app, task_session
+
+log = logging.getLogger(__name__)
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+# Errors worth another try: lost connections, lock timeouts, serialisation failures.
+TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError)
+
+
+@celery_app.task(bind=True, name="enforcement.tasks.ping")
+def ping(self: Task) -> dict[str, Any]:
+    """Answer with who ran the task and when: the health check's round trip."""
+    now = dt.datetime.now(dt.UTC)
+    return {
+        "hostname": self.request.hostname or socket.gethostname(),
+        "pid": os.getpid(),
+        "time": now.astimezone(SHANGHAI).isoformat(timespec="seconds"),
+        "time_utc": now.isoformat(timespec="seconds"),
+    }
+
+
+@celery_app.task(
+    bind=True,
+    name="enforcement.tasks.reassign_jurisdictions",
+    autoretry_for=TRANSIENT_DB_ERRORS,
+    retry_backoff=2,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=6,
+)
+def reassign_jurisdictions(self: Task) -> dict[str, int]:
+    """Recompute every located enterprise's jurisdiction in one transaction (idempotent)."""
+    with task_session(self.app) as session:
+        counts = reassign_enterprises(session)
+    log.info("jurisdictions reassigned: %s", counts)
+    return counts

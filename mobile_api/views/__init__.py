@@ -1,0 +1,1 @@
+"""Views, one module per area; registered by ``config.scan``."""

@@ -1,0 +1,43 @@
+"""Error pages for people (the API answers with its JSON envelope instead)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pyramid.httpexceptions import HTTPSeeOther
+from pyramid.request import Request
+from pyramid.response import Response
+from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
+
+from mobile_api.i18n import _
+
+log = logging.getLogger(__name__)
+
+
+@notfound_view_config(renderer="error.jinja2")
+def not_found(request: Request) -> dict[str, Any]:
+    request.response.status_int = 404
+    return {"title": _("Page not found"), "message": _("There is nothing at this address.")}
+
+
+@forbidden_view_config(renderer="error.jinja2")
+def forbidden(request: Request) -> dict[str, Any] | Response:
+    if request.authenticated_userid is None:
+        login = request.route_path("login", _query={"next": request.path_qs})
+        return HTTPSeeOther(login)
+    request.response.status_int = 403
+    return {
+        "title": _("Not allowed"),
+        "message": _("Your role does not give access to this page."),
+    }
+
+
+@exception_view_config(Exception, renderer="error.jinja2")
+def server_error(exc: Exception, request: Request) -> dict[str, Any]:
+    log.exception("unhandled error on %s %s", request.method, request.path_qs)
+    request.response.status_int = 500
+    return {
+        "title": _("Something went wrong"),
+        "message": _("The error has been logged. Please try again later."),
+    }
