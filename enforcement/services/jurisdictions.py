@@ -33,9 +33,7 @@ def jurisdiction_index(session: Session) -> JurisdictionIndex | None:
     )
 
 
-def assign_points(
-    index: JurisdictionIndex | None, lon: np.ndarray, lat: np.ndarray
-) -> np.ndarray:
+def assign_points(index: JurisdictionIndex | None, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     """Jurisdiction id per point, -1 where outside every polygon or without coordinates."""
     if index is None:
         return np.full(len(lon), -1, dtype=np.int64)

@@ -10,8 +10,8 @@ from pyramid.response import Response
 from pyramid.security import forget, remember
 from pyramid.view import view_config
 
+from enforcement.services.accounts import AccountService, AuthenticationError
 from enforcement.settings import as_bool
-from mobile_api.authentication import authenticate
 from mobile_api.i18n import LOCALE_COOKIE, _, normalise_locale
 
 LOCALE_COOKIE_MAX_AGE = 365 * 24 * 3600
@@ -44,10 +44,11 @@ def login(request: Request) -> dict[str, Any] | Response:
         form["errors"]["password"] = _("Enter your password.")
     if form["errors"]:
         return form
-    user = authenticate(request.dbsession, username, password)
-    if user is None:
-        # One message for every refusal: it must not reveal which usernames exist.
-        # The form is re-rendered with 200 so the failure count is committed.
+    try:
+        user = AccountService(request.dbsession).authenticate(username, password)
+    except AuthenticationError:
+        # One message for every refusal (locked included): it must not reveal which usernames
+        # exist. The form is re-rendered with 200 so the failure count is committed.
         form["error"] = _(
             "Incorrect username or password, or the account is temporarily locked "
             "after repeated failures."

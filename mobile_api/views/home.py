@@ -6,17 +6,9 @@ from typing import Any
 
 from pyramid.request import Request
 from pyramid.view import view_config
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
-from enforcement.models import (
-    Department,
-    Enterprise,
-    EnterpriseStatus,
-    InspectionItem,
-    Inspector,
-    Jurisdiction,
-)
+from enforcement.models import EnterpriseStatus
+from enforcement.services.directory import registry_counts
 from mobile_api.i18n import _
 
 STATUS_LABELS = {
@@ -24,27 +16,6 @@ STATUS_LABELS = {
     EnterpriseStatus.DEREGISTERED: _("Deregistered"),
     EnterpriseStatus.REVOKED: _("Revoked"),
 }
-
-
-def registry_counts(session: Session) -> dict[str, Any]:
-    """Counts of the directories, read in one transaction."""
-
-    def count(model: type, *where: Any) -> int:
-        return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
-
-    by_status = dict.fromkeys(EnterpriseStatus, 0)
-    for status, n in session.execute(
-        select(Enterprise.status, func.count()).group_by(Enterprise.status)
-    ):
-        by_status[EnterpriseStatus(status)] = n
-    return {
-        "jurisdictions": count(Jurisdiction),
-        "enterprises": sum(by_status.values()),
-        "enterprises_by_status": by_status,
-        "inspectors": count(Inspector, Inspector.active.is_(True)),
-        "inspection_items": count(InspectionItem, InspectionItem.active.is_(True)),
-        "departments": count(Department),
-    }
 
 
 @view_config(route_name="home", renderer="home.jinja2")
