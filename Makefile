@@ -27,7 +27,6 @@ $(BIN)/suijian: setup.cfg pyproject.toml
 run: system-deps-run $(BIN)/suijian ## Install, load the demo, serve the app and a worker (embedded)
 	$(BIN)/suijian -c $(INI) db upgrade
 	$(BIN)/suijian -c $(INI) demo load --if-empty
-	$(BIN)/suijian -c $(INI) demo logins
 	$(BIN)/suijian -c $(INI) serve --with-worker
 
 test: system-deps-test $(BIN)/suijian ## Install, then run lint and the whole suite on SpatiaLite and PostGIS
