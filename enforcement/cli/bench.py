@@ -1,0 +1,67 @@
+"""``suijian bench import``: measure the importer on the real FSA directory."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import click
+
+from enforcement import bench
+from enforcement.cli.context import AppContext, pass_app
+from enforcement.db import is_sqlite
+from enforcement.settings import SettingsError, load_settings
+
+
+@click.group("bench")
+def bench_group() -> None:
+    """Benchmarks (development)."""
+
+
+def _configured_postgres(app: AppContext) -> str | None:
+    """DATABASE_URL or the ini file's sqlalchemy.url, when it is PostgreSQL."""
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        try:
+            url = load_settings(app.config_path).get("sqlalchemy.url")
+        except SettingsError:
+            url = None
+    return str(url) if url and not is_sqlite(str(url)) else None
+
+
+@bench_group.command("import")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object only.")
+@click.option(
+    "--database-url",
+    help="PostgreSQL database to use (migrated; the import is rolled back). Default: "
+    "DATABASE_URL / the ini file if PostgreSQL, else a throwaway server.",
+)
+@click.option(
+    "--sample",
+    type=click.IntRange(min=1),
+    default=bench.DEFAULT_SAMPLE,
+    show_default=True,
+    help="Rows for the row-by-row ORM baseline.",
+)
+@click.option(
+    "--file",
+    "path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help=f"The FSA CSV (default: shared data {bench.FSA_FILE}).",
+)
+@pass_app
+def bench_import(
+    app: AppContext, as_json: bool, database_url: str | None, sample: int, path: Path | None
+) -> None:
+    """Import the UK FSA directory (503,964 rows) and compare with a row-by-row ORM insert."""
+    url = database_url or _configured_postgres(app)
+    try:
+        result = bench.run(url, path or bench.default_fsa_path(), sample)
+    except (FileNotFoundError, RuntimeError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(json.dumps(result) if as_json else bench.human(result))
+
+
+COMMANDS = [bench_group]

@@ -1,0 +1,71 @@
+"""What an import did: counts, rejected rows and where the rejects file was written."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+REJECT_COLUMNS = ("row", "field", "value", "reason", "reason_zh")
+
+
+@dataclass(frozen=True)
+class Reject:
+    """One problem with one field of one data row.
+
+    ``row`` is the 1-based data row: the first row under the header is row 1 (spreadsheet
+    row 2), the first GeoJSON feature is row 1.
+    """
+
+    row: int
+    field: str
+    value: str
+    reason: str
+    reason_zh: str = ""
+
+
+@dataclass
+class ImportReport:
+    kind: str
+    file: str | None = None
+    total: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0  # rows with at least one reject
+    duplicates: int = 0  # rows that repeat an accepted row's natural key (mapping policy)
+    rejects: list[Reject] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    without_location: int = 0  # accepted rows without coordinates
+    outside_jurisdictions: int = 0  # located enterprises that no jurisdiction polygon covers
+    reassigned: int | None = None  # enterprises whose jurisdiction changed (jurisdictions import)
+    departments_created: int = 0
+    applied: bool = False
+    dry_run: bool = False
+    rejects_path: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def accepted(self) -> int:
+        return self.total - self.rejected - self.duplicates
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["accepted"] = self.accepted
+        data["timings"] = {key: round(value, 3) for key, value in self.timings.items()}
+        return data
+
+
+def write_rejects(rejects: list[Reject], path: str | Path) -> Path:
+    """Write the rejects as CSV (UTF-8 with BOM so that Excel shows the Chinese text)."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with target.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(REJECT_COLUMNS)
+        for reject in sorted(rejects, key=lambda r: r.row):
+            writer.writerow(
+                [reject.row, reject.field, reject.value, reject.reason, reject.reason_zh]
+            )
+    return target
