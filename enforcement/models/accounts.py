@@ -35,9 +35,7 @@ class User(TimestampMixin, Base):
     # Scope: a department for officers, an enterprise for an enterprise account.
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
     enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"), index=True)
-    inspector_id: Mapped[int | None] = mapped_column(
-        ForeignKey("inspectors.id"), unique=True
-    )
+    inspector_id: Mapped[int | None] = mapped_column(ForeignKey("inspectors.id"), unique=True)
 
     department: Mapped[Department | None] = relationship()
     enterprise: Mapped[Enterprise | None] = relationship()
