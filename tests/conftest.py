@@ -20,7 +20,11 @@ from enforcement import devservices, migrate
 from enforcement.db import make_engine
 
 BACKENDS = ("spatialite", "postgis")
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+# The real data sets beside the project (../shared/data), or where $SUIJIAN_SHARED_DATA says.
+SHARED_DATA = Path(
+    os.environ.get("SUIJIAN_SHARED_DATA")
+    or Path(__file__).resolve().parents[1].parent / "shared" / "data"
+)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

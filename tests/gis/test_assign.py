@@ -12,11 +12,6 @@ from shapely.geometry import MultiPolygon, Point, Polygon, box, shape
 
 from gis import UNASSIGNED, JurisdictionIndex
 
-SEED_COUNTIES = (
-    Path(__file__).resolve().parents[3] / "shared" / "data" / "china" / "seed_city_counties.geojson"
-)
-
-
 # --- synthetic geometry -----------------------------------------------------------
 
 LEFT = box(0, 0, 1, 1)  # key 10
@@ -137,8 +132,9 @@ Counties = tuple[np.ndarray, list[str], JurisdictionIndex]
 
 
 @pytest.fixture(scope="module")
-def counties() -> Counties:
-    features = json.loads(SEED_COUNTIES.read_text(encoding="utf-8"))["features"]
+def counties(shared_data: Path) -> Counties:
+    path = shared_data / "china" / "seed_city_counties.geojson"
+    features = json.loads(path.read_text(encoding="utf-8"))["features"]
     polys = np.array([shape(f["geometry"]) for f in features], dtype=object)
     adcodes = [f["properties"]["adcode"] for f in features]
     idx = JurisdictionIndex(polys, keys=[int(a) for a in adcodes], tie_keys=adcodes)
