@@ -1,8 +1,8 @@
 """The demo data set: real county polygons of five seed cities, generated directories.
 
 ``generate(seed, enterprises, inspectors)`` builds every record in memory, deterministically;
-``load_demo(session, data)`` writes them (upsert on natural keys, never commits). See
-docs/demo.md.
+``load_demo(session, data)`` writes them through the importers (upsert on natural keys, never
+commits). See docs/demo.md.
 """
 
 from enforcement.demo.accounts import DEMO_LOGINS, DEMO_PASSWORD, DemoLogin

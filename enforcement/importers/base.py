@@ -73,7 +73,8 @@ class Departments:
     """Department codes referenced by inspectors and items.
 
     An unknown code is a reject, unless the row also gives a department name: then the
-    department is created (existing departments are never renamed by an import).
+    department is created, with the row's English name if any (existing departments are never
+    renamed by an import).
     """
 
     def __init__(self, session: Session) -> None:
@@ -81,18 +82,23 @@ class Departments:
         self.ids: dict[str, int] = dict(
             session.execute(select(Department.code, Department.id)).all()
         )
-        self.to_create: dict[str, str] = {}
+        self.to_create: dict[str, tuple[str, str | None]] = {}  # code -> (name, name_en)
         self.created = 0
 
     def check(
-        self, codes: list[Any], names: list[Any] | None, errors: RowErrors, cells: Sequence[Any]
+        self,
+        codes: list[Any],
+        names: list[Any] | None,
+        errors: RowErrors,
+        cells: Sequence[Any],
+        names_en: list[Any] | None = None,
     ) -> None:
         for i, code in enumerate(codes):
             if code is None or code in self.ids or code in self.to_create:
                 continue
             name = names[i] if names is not None else None
             if name:
-                self.to_create[code] = name
+                self.to_create[code] = (name, names_en[i] if names_en is not None else None)
             elif i not in errors:
                 errors.add(
                     i,
@@ -108,7 +114,10 @@ class Departments:
         new = {c: n for c, n in self.to_create.items() if c in codes and c not in self.ids}
         if not new:
             return
-        conn.execute(insert(self.table), [{"code": c, "name": n} for c, n in new.items()])
+        conn.execute(
+            insert(self.table),
+            [{"code": c, "name": name, "name_en": en} for c, (name, en) in new.items()],
+        )
         self.ids.update(
             conn.execute(
                 select(self.table.c.code, self.table.c.id).where(self.table.c.code.in_(list(new)))

@@ -47,6 +47,7 @@ FIELDS = (
     text_field("name", 100, required=True),
     text_field("department", 32, required=True),
     text_field("department_name", 100),
+    text_field("department_name_en", 200),
     FieldSpec("jurisdiction", parsers.adcode),
     FieldSpec("specialties", parsers.string_list),
     FieldSpec("active", parsers.boolean, options=(("table", BOOLEANS),)),
@@ -182,7 +183,11 @@ class InspectorImporter(BaseImporter):
         values = self.parse_fields(chunk, errors)
         department_cells = self.raw(chunk, "department", errors) or [None] * n
         self.departments.check(
-            values["department"], values.get("department_name"), errors, department_cells
+            values["department"],
+            values.get("department_name"),
+            errors,
+            department_cells,
+            values.get("department_name_en"),
         )
         jurisdiction_ids: list[int | None] = [None] * n
         if "jurisdiction" in values:
@@ -314,4 +319,11 @@ class InspectorImporter(BaseImporter):
                 .values(relation=bindparam("rel")),
                 to_relabel,
             )
+        wanted_total = sum(len(wanted) for wanted in self.conflicts.values())
+        self.report.conflicts = {
+            "inserted": len(to_insert),
+            "updated": len(to_relabel),
+            "deleted": len(to_delete),
+            "unchanged": wanted_total - len(to_insert) - len(to_relabel),
+        }
         return changed

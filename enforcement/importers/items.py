@@ -43,6 +43,7 @@ FIELDS = (
     text_field("code", 64, required=True),
     text_field("department", 32, required=True),
     text_field("department_name", 100),
+    text_field("department_name_en", 200),
     text_field("name", 300, required=True),
     text_field("legal_basis", LEGAL_BASIS_LENGTH, required=True),
     FieldSpec("scope_industries", parsers.string_list, options=(("item", parsers.industry_cell),)),
@@ -111,7 +112,11 @@ class ItemImporter(BaseImporter):
         values = self.parse_fields(chunk, errors)
         department_cells = self.raw(chunk, "department", errors) or [None] * n
         self.departments.check(
-            values["department"], values.get("department_name"), errors, department_cells
+            values["department"],
+            values.get("department_name"),
+            errors,
+            department_cells,
+            values.get("department_name_en"),
         )
         keys = values["code"]
         skipped = set(self.check_duplicates(keys, errors, "code"))

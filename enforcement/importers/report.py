@@ -41,6 +41,9 @@ class ImportReport:
     outside_jurisdictions: int = 0  # located enterprises that no jurisdiction polygon covers
     reassigned: int | None = None  # enterprises whose jurisdiction changed (jurisdictions import)
     departments_created: int = 0
+    # Declared conflicts (inspectors with a conflicts column): rows inserted, updated
+    # (relation changed), deleted and unchanged.
+    conflicts: dict[str, int] | None = None
     applied: bool = False
     dry_run: bool = False
     rejects_path: str | None = None

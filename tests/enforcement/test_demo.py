@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -392,6 +393,27 @@ def test_other_data_is_refused_unless_reset(db_session: Session, small: DemoData
     keys = set(db_session.scalars(select(Enterprise.natural_key)))
     assert keys == {e.uscc for e in other.enterprises}
     assert db_session.scalar(select(func.count()).select_from(Department)) == len(DEPARTMENTS)
+
+
+def test_departments_get_their_chinese_and_english_names(
+    db_session: Session, small: DemoData
+) -> None:
+    report = load_demo(db_session, small)
+    assert report.changes["departments"].inserted == len(DEPARTMENTS)
+    stored = {d.code: (d.name, d.name_en) for d in db_session.scalars(select(Department))}
+    assert stored == {d.code: (d.name, d.name_en) for d in DEPARTMENTS}
+
+
+def test_importer_rejects_stop_the_load(db_session: Session, small: DemoData) -> None:
+    """The demo is written through the importers; a rejected row is a bug, never skipped."""
+    firm = small.enterprises[0]
+    wrong = "0" if firm.uscc[-1] != "0" else "1"
+    broken = replace(
+        small, enterprises=(replace(firm, uscc=firm.uscc[:-1] + wrong), *small.enterprises[1:])
+    )
+    with pytest.raises(DemoError, match=r"rejected 1 of 600 demo enterprises.*row 1 uscc"):
+        load_demo(db_session, broken)
+    assert db_session.scalar(select(func.count()).select_from(Enterprise)) == 0
 
 
 # --------------------------------------------------------------------------- command line

@@ -181,3 +181,56 @@ def test_items_from_xlsx_with_rejects(db_session: Session, registry: dict, tmp_p
     assert report.inserted == 1
     item = db_session.scalars(select(InspectionItem)).one()
     assert (item.code, item.scope_industries, item.method) == ("SJ-1", ["C", "D44"], "on_site")
+
+
+def test_department_english_names_are_set_on_creation_only(
+    db_session: Session, registry: dict, tmp_path: Path
+) -> None:
+    path = tmp_path / "items_en.csv"
+    path.write_text(
+        "code,department,department_name,部门英文名称,name,legal_basis,method\n"
+        "SJ-1,SPAQ,食品安全监督管理,Food Safety Supervision,食品检查,《食品安全法》,现场检查\n"
+        "SJ-2,SJJ-DY,改名,Renamed,价格检查,《价格法》,书面检查\n",
+        encoding="utf-8",
+    )
+    report = import_file(db_session, "items", path)
+
+    assert (report.inserted, report.departments_created) == (2, 1)
+    db_session.expire_all()
+    departments = {d.code: d for d in db_session.scalars(select(Department))}
+    assert (departments["SPAQ"].name, departments["SPAQ"].name_en) == (
+        "食品安全监督管理",
+        "Food Safety Supervision",
+    )
+    # An existing department is never renamed by an import.
+    assert (departments["SJJ-DY"].name, departments["SJJ-DY"].name_en) == (
+        "东阳市市场监督管理局",
+        registry["department"].name_en,
+    )
+
+
+def test_conflict_row_changes_are_counted(
+    db_session: Session, registry: dict, tmp_path: Path
+) -> None:
+    first = import_file(db_session, "inspectors", DATA / "inspectors.csv")
+    assert first.conflicts == {"inserted": 3, "updated": 0, "deleted": 0, "unchanged": 0}
+    again = import_file(db_session, "inspectors", DATA / "inspectors.csv")
+    assert again.conflicts == {"inserted": 0, "updated": 0, "deleted": 0, "unchanged": 3}
+
+    changed = tmp_path / "changed.csv"
+    changed.write_text(
+        (DATA / "inspectors.csv")
+        .read_text(encoding="utf-8")
+        .replace("person:钱大海（父子）;91330783202466335A", "person:钱大海（叔侄）;person:钱小海"),
+        encoding="utf-8",
+    )
+    third = import_file(db_session, "inspectors", changed)
+    assert third.conflicts == {"inserted": 1, "updated": 1, "deleted": 1, "unchanged": 1}
+    assert _conflicts(db_session, "33078300002") == {
+        (None, "钱大海", "叔侄"),
+        (None, "钱小海", None),
+    }
+
+    without = tmp_path / "without.csv"
+    without.write_text("credential_no,name,department\n33078300001,赵敏,SJJ-DY\n", "utf-8")
+    assert import_file(db_session, "inspectors", without).conflicts is None
