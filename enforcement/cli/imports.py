@@ -77,6 +77,9 @@ def summary(report: ImportReport, source: Path) -> list[str]:
         lines.append(_line("outside jurisdictions 辖区外", report.outside_jurisdictions))
     if report.reassigned is not None:
         lines.append(_line("enterprises reassigned 重新划分辖区", report.reassigned))
+    if report.conflicts is not None:
+        changes = ", ".join(f"{name} {count:,}" for name, count in report.conflicts.items())
+        lines.append(f"  declared conflicts 回避申报: {changes}")
     if report.departments_created:
         lines.append(_line("departments created 新建部门", report.departments_created))
     lines += [f"warning: {w}" for w in report.warnings]

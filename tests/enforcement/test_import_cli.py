@@ -131,6 +131,25 @@ def test_inspectors_need_departments(cli_db, tmp_path: Path) -> None:  # type: i
     assert "department" in fields
 
 
+def test_inspectors_print_their_declared_conflicts(cli_db, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    ini, _ = cli_db
+    runner = CliRunner()
+    enterprises = _copy("enterprises.csv", tmp_path / "in")
+    assert (
+        runner.invoke(main, ["-c", ini, "import", "enterprises", str(enterprises)]).exit_code == 0
+    )
+    source = tmp_path / "in" / "officers.csv"
+    source.write_text(
+        "credential_no,name,department,department_name,conflicts\n"
+        "33078300001,赵敏,SJJ-DY,东阳市市场监督管理局,person:钱大海（父子）\n"
+        "33078300002,钱进,SJJ-DY,东阳市市场监督管理局,\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(main, ["-c", ini, "import", "inspectors", str(source)])
+    assert result.exit_code == 0, result.output
+    assert "declared conflicts 回避申报: inserted 1" in result.output
+
+
 def test_jurisdictions_with_crs(cli_db, shared_data: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     ini, _ = cli_db
     source = shared_data / "china" / "seed_city_counties.geojson"
