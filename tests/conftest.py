@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -20,6 +21,11 @@ from enforcement import devservices, migrate
 from enforcement.db import make_engine
 
 BACKENDS = ("spatialite", "postgis")
+
+# Under CI, property tests use a fixed derivation of examples, so a run is reproducible.
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+if os.environ.get("CI", "").lower() == "true":
+    settings.load_profile("ci")
 # The real data sets beside the project (../shared/data), or where $SUIJIAN_SHARED_DATA says.
 SHARED_DATA = Path(
     os.environ.get("SUIJIAN_SHARED_DATA")
