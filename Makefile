@@ -36,6 +36,7 @@ test: system-deps-test $(BIN)/suijian ## Install, then run lint and the whole su
 
 bench: system-deps-test $(BIN)/suijian ## Run the benchmarks (import into a throwaway PostGIS)
 	$(BIN)/suijian -c $(INI) bench import --json
+	$(BIN)/suijian -c $(INI) bench draw --targets 10000000 --inspectors 20000 --strata 400 --json
 
 lint: $(BIN)/suijian ## ruff check and format check
 	$(BIN)/ruff check .

@@ -1,4 +1,5 @@
-"""``suijian bench import``: measure the importer on the real FSA directory."""
+"""``suijian bench import`` (the importer on the real FSA directory) and ``suijian bench draw``
+(the draw on synthetic arrays)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from pathlib import Path
 
 import click
 
-from enforcement import bench
+from enforcement import bench, bench_draw
 from enforcement.cli.context import AppContext, pass_app
 from enforcement.db import is_sqlite
+from enforcement.devservices import ServiceUnavailableError
 from enforcement.settings import SettingsError, load_settings
 
 
@@ -62,6 +64,69 @@ def bench_import(
     except (FileNotFoundError, RuntimeError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(json.dumps(result) if as_json else bench.human(result))
+
+
+@bench_group.command("draw")
+@click.option(
+    "--targets",
+    "n_targets",
+    type=click.IntRange(min=1),
+    default=bench_draw.DEFAULT_TARGETS,
+    show_default=True,
+    help="Synthetic candidate targets.",
+)
+@click.option(
+    "--inspectors",
+    "n_inspectors",
+    type=click.IntRange(min=10),
+    default=bench_draw.DEFAULT_INSPECTORS,
+    show_default=True,
+    help="Synthetic inspectors (five departments).",
+)
+@click.option(
+    "--strata",
+    "n_strata",
+    type=click.IntRange(min=1),
+    default=bench_draw.DEFAULT_STRATA,
+    show_default=True,
+    help="Strata (jurisdiction x credit-risk tier).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object only.")
+@click.option("--no-baseline", is_flag=True, help="Skip the PostgreSQL and Python baselines.")
+@click.option(
+    "--database-url",
+    help="PostgreSQL database for the baseline (a table is created and dropped). "
+    "Default: a throwaway server.",
+)
+@click.option(
+    "--repeat",
+    type=click.IntRange(min=1),
+    default=bench_draw.DEFAULT_REPEAT,
+    show_default=True,
+    help="Timed draws; the best is reported.",
+)
+def bench_draw_command(
+    n_targets: int,
+    n_inspectors: int,
+    n_strata: int,
+    as_json: bool,
+    no_baseline: bool,
+    database_url: str | None,
+    repeat: int,
+) -> None:
+    """Draw with team pairing on synthetic arrays, against PostgreSQL and Python baselines."""
+    try:
+        figures = bench_draw.run(
+            n_targets,
+            n_inspectors,
+            n_strata,
+            baseline=not no_baseline,
+            database_url=database_url,
+            repeat=repeat,
+        )
+    except (ValueError, RuntimeError, ServiceUnavailableError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(json.dumps(figures) if as_json else bench_draw.human(figures))
 
 
 COMMANDS = [bench_group]
