@@ -34,7 +34,7 @@ test: system-deps-test $(BIN)/suijian ## Install, then run lint and the whole su
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-bench: system-deps-test $(BIN)/suijian ## Run the benchmarks (import into a throwaway PostGIS)
+bench: system-deps-test $(BIN)/suijian ## Run the benchmarks: import (throwaway PostGIS) and draw
 	$(BIN)/suijian -c $(INI) bench import --json
 	$(BIN)/suijian -c $(INI) bench draw --targets 10000000 --inspectors 20000 --strata 400 --json
 
