@@ -51,11 +51,11 @@ from random_sampler.select import (
     NOT_EXCLUDED,
     NOT_IN_BUSINESS,
     Selection,
-    _departments,
-    _ranks_within,
     cover_items,
     draw_targets,
     exclusions,
+    ranks_within,
+    required_departments_of,
 )
 from random_sampler.teams import (
     BLOCKED_NO_DEPARTMENT,
@@ -645,7 +645,7 @@ def merge_strata(
         excluded_reason=reason,
         alternates=alternates,
         alternate_stratum=alternate_stratum,
-        alternate_rank=_ranks_within(alternate_stratum),
+        alternate_rank=ranks_within(alternate_stratum),
         alternate_id=np.take(targets.target_id, alternates).astype(np.int64, copy=False),
         stratum_size=size,
         stratum_probability=allocation.ratio,
@@ -656,7 +656,7 @@ def merge_strata(
         coverage_item=coverage.added_item,
         item_coverage=coverage.item_status,
         items_for_target=items,
-        required_departments=_departments(items, np.asarray(targets.item_department)),
+        required_departments=required_departments_of(items, np.asarray(targets.item_department)),
         allocation=allocation,
     )
 

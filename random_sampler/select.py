@@ -442,7 +442,7 @@ def draw_targets(
         excluded_reason=reason,
         alternates=alternates,
         alternate_stratum=alternate_stratum,
-        alternate_rank=_ranks_within(alternate_stratum),
+        alternate_rank=ranks_within(alternate_stratum),
         alternate_id=np.take(target_id, alternates).astype(np.int64, copy=False),
         stratum_size=size.astype(np.int64),
         stratum_probability=allocation.ratio,
@@ -453,7 +453,7 @@ def draw_targets(
         coverage_item=coverage.added_item,
         item_coverage=coverage.item_status,
         items_for_target=items,
-        required_departments=_departments(items, np.asarray(item_department)),
+        required_departments=required_departments_of(items, np.asarray(item_department)),
         allocation=allocation,
     )
 
@@ -620,7 +620,7 @@ def _any_item(eligible_items: np.ndarray) -> np.ndarray:
     return result
 
 
-def _departments(items: np.ndarray, item_department: np.ndarray) -> np.ndarray:
+def required_departments_of(items: np.ndarray, item_department: np.ndarray) -> np.ndarray:
     n_departments = int(item_department.max()) + 1 if item_department.size else 0
     required = np.zeros((items.shape[0], n_departments), dtype=bool)
     for department in range(n_departments):
@@ -630,7 +630,7 @@ def _departments(items: np.ndarray, item_department: np.ndarray) -> np.ndarray:
     return required
 
 
-def _ranks_within(group: np.ndarray) -> np.ndarray:
+def ranks_within(group: np.ndarray) -> np.ndarray:
     """1-based rank of each element within its run of equal consecutive group values."""
     if group.size == 0:
         return np.zeros(0, dtype=np.int32)
