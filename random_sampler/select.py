@@ -621,6 +621,7 @@ def _any_item(eligible_items: np.ndarray) -> np.ndarray:
 
 
 def required_departments_of(items: np.ndarray, item_department: np.ndarray) -> np.ndarray:
+    """bool[n, D]: which departments have at least one item on each target (joint tasks)."""
     n_departments = int(item_department.max()) + 1 if item_department.size else 0
     required = np.zeros((items.shape[0], n_departments), dtype=bool)
     for department in range(n_departments):
