@@ -1,7 +1,7 @@
-"""``suijian plan``: create, approve, commit the seed of, redraw, show and list sampling plans.
+"""``suijian plan``: create, approve, commit, draw, redraw, show and list sampling plans.
 
 Governing commands act as the user named by ``--as`` (the supervisor or an admin) and each
-commits its own transaction. The draw itself (``plan draw``) comes with the draw step.
+commits its own transaction. ``plan draw`` runs the draw with the revealed seed.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from sqlalchemy import select
 from enforcement.cli.context import AppContext, pass_app
 from enforcement.db import session_scope
 from enforcement.models import PlanError, PlanStatus, SamplingMethod, User
+from enforcement.services.draws import DrawService, draw_summary
 from enforcement.services.plans import (
     DEFAULT_STRATA_KEYS,
     STRATA_KEYS,
@@ -38,6 +39,8 @@ _OPTIONS = {
     "tier_ratios": "--ratios",
     "alternates_per_stratum": "--alternates",
     "strata_keys": "--strata",
+    "seed": "--seed",
+    "public_value": "--public-value",
 }
 
 _as_option = click.option(
@@ -208,6 +211,31 @@ def commit(
         )
 
 
+@plan_group.command("draw")
+@click.argument("code")
+@click.option("--seed", required=True, metavar="HEX", help="The secret seed committed to.")
+@click.option(
+    "--public-value",
+    metavar="TEXT",
+    help="The public value from the source declared at commit time (required exactly then).",
+)
+@_as_option
+@pass_app
+def draw(app: AppContext, code: str, seed: str, public_value: str | None, username: str) -> None:
+    """Draw plan CODE: reveal the seed, select the targets and pair the teams."""
+    try:
+        seed_bytes = bytes.fromhex(seed.strip())
+    except ValueError:
+        raise click.BadParameter("must be hexadecimal digits", param_hint="--seed") from None
+    with _acting(app, username) as service:
+        drawn = DrawService(service.session, service.actor).draw(
+            get_plan(service.session, code), seed_bytes, public_value
+        )
+        summary = draw_summary(drawn)
+    for line in _describe_draw(summary):
+        click.echo(line)
+
+
 @plan_group.command("redraw")
 @click.argument("code")
 @click.option("--reason", required=True, help="Why the plan is redrawn (recorded, public).")
@@ -304,6 +332,24 @@ def _parse_ratios(value: str) -> dict[str, Any]:
                 param_hint="--ratios",
             ) from None
     return ratios
+
+
+def _describe_draw(summary: dict[str, Any]) -> Iterator[str]:
+    blocked = ", ".join(f"{k} {n}" for k, n in summary["blocked_by_reason"].items()) or "none"
+    yield f"plan {summary['plan']} drawn ({summary['algorithm_version']})"
+    yield f"  candidates          {summary['candidates']} ({summary['excluded']} excluded)"
+    yield (
+        f"  targets drawn       {summary['drawn']} "
+        f"({summary['added_for_coverage']} added for item coverage)"
+    )
+    yield f"  teams staffed       {summary['staffed']}"
+    yield f"  blocked             {summary['blocked']} ({blocked})"
+    yield f"  alternates          {summary['alternates']}"
+    yield (
+        f"  cross-department    {summary['cross_department']} "
+        f"({summary['cross_department_share']:.1%})"
+    )
+    yield f"  snapshot hash       {summary['snapshot_hash']}"
 
 
 def _describe(summary: dict[str, Any]) -> Iterator[str]:

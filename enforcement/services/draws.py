@@ -1,0 +1,448 @@
+"""The draw of a sampling plan: seed check, candidate snapshot, ``run_draw``, tasks and teams.
+
+``DrawService.draw`` takes a plan from seed_committed to drawn in the caller's transaction
+(it flushes, never commits). The snapshot is read from the database in a fixed order
+(enterprises and inspectors by id, strata by label, items by code), so the same database
+and the same seed give the same draw, task for task.
+
+Placeholders until the data exists (see docs/draws.md): every enterprise is in credit-risk
+tier "B" (there is no credit rating yet), and nobody has been inspected (months since the last
+inspection NaN, inspections this year 0).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from enforcement.models import (
+    FROZEN_STATUSES,
+    Department,
+    Draw,
+    Enterprise,
+    EnterpriseStatus,
+    InspectionItem,
+    InspectionTask,
+    Inspector,
+    InspectorConflict,
+    Jurisdiction,
+    MemberRole,
+    PlanImmutableError,
+    PlanStateError,
+    PlanStatus,
+    Role,
+    SamplingPlan,
+    TaskMember,
+    TaskStatus,
+    User,
+    utcnow,
+)
+from enforcement.services import audit
+from enforcement.services.plans import (
+    GOVERNING_ROLES,
+    PermissionDeniedError,
+    PlanValidationError,
+    plan_spec,
+)
+from random_sampler import seeds
+from random_sampler.allocation import TIERS
+from random_sampler.draw import DrawResult, InspectorArrays, TargetArrays, TeamOptions, run_draw
+from random_sampler.teams import MAX_DEPARTMENTS
+
+# Placeholder until credit ratings exist (issue 4): every enterprise is in this tier.
+DEFAULT_TIER = "B"
+MAX_SEED_BYTES = 128  # revealed_seed holds 256 hex digits
+MAX_PUBLIC_VALUE = 200
+# Tasks that count towards an inspector's workload.
+OPEN_TASK_STATUSES = (TaskStatus.OPEN, TaskStatus.IN_PROGRESS)
+# Namespace of the task UUIDs, derived from the plan's (unique) commitment and the enterprise.
+TASK_UUID_NAMESPACE = uuid.UUID("6b1f3c52-8d0e-5a4e-9a57-3f1d2c7e9b10")
+_MISSING = "-"  # a stratum key value that is not known (no industry code, no jurisdiction)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The draw's inputs as read from the database, and what maps them back to rows."""
+
+    targets: TargetArrays
+    inspectors: InspectorArrays
+    items: tuple[InspectionItem, ...]  # column k of eligible_items
+    departments: tuple[int, ...]  # department id of each department index
+
+
+class DrawService:
+    """Runs the draw of a plan as ``actor`` (a supervisor or admin), audit-logged."""
+
+    def __init__(
+        self, session: Session, actor: User, clock: Callable[[], dt.datetime] = utcnow
+    ) -> None:
+        self.session = session
+        self.actor = actor
+        self.clock = clock
+
+    def draw(self, plan: SamplingPlan, seed: bytes, public_value: str | None = None) -> Draw:
+        """seed_committed → drawn: check the seed and public value, snapshot the candidates,
+        run the draw and store it with one task per drawn target and per alternate.
+
+        Raises ``PermissionDeniedError`` (role), ``PlanStateError`` (status; a drawn plan
+        gives ``PlanImmutableError``) and ``PlanValidationError`` naming ``seed`` or
+        ``public_value``.
+        """
+        if not self.actor.active or Role(self.actor.role) not in GOVERNING_ROLES:
+            raise PermissionDeniedError(self.actor, "draw a sampling plan")
+        self.session.flush()
+        self.session.refresh(plan, with_for_update=True)  # concurrent draws serialise
+        _require_drawable(plan)
+        value = _check_inputs(plan, seed, public_value)
+
+        snapshot = build_snapshot(self.session, plan)
+        result = run_draw(
+            seed=bytes(seed),
+            public_value=value,
+            plan=plan_spec(plan),
+            targets=snapshot.targets,
+            inspectors=snapshot.inspectors,
+            team_options=TeamOptions(
+                team_size=plan.team_size,
+                workload_cap=plan.workload_cap,
+                recuse_same_jurisdiction=plan.recuse_same_jurisdiction,
+            ),
+        )
+        report = result.report
+        now = self.clock()
+        draw = Draw(
+            plan=plan,
+            algorithm_version=seeds.ALGORITHM_VERSION,
+            snapshot_hash=report["snapshot_hash"],
+            report=report,
+            created_at=now,
+        )
+        self.session.add(draw)
+        draw.tasks = _tasks(plan, snapshot, result)
+        plan.status = PlanStatus.DRAWN
+        plan.revealed_seed = bytes(seed).hex()
+        plan.public_value = value
+        plan.drawn_by = self.actor
+        plan.drawn_at = now
+        self.session.flush()
+        audit.record(
+            self.session,
+            self.actor,
+            "plan.draw",
+            plan,
+            {
+                "draw_id": draw.id,
+                "algorithm_version": draw.algorithm_version,
+                "snapshot_hash": draw.snapshot_hash,
+                "public_value": value,
+                "drawn": report["totals"]["drawn"],
+                "alternates": report["totals"]["alternates"],
+                "staffed": report["teams"]["staffed"],
+                "blocked": report["teams"]["blocked"],
+            },
+            at=now,
+        )
+        return draw
+
+
+def draw_summary(draw: Draw) -> dict[str, Any]:
+    """The figures a person checks after a draw (for the command line and the API)."""
+    report = draw.report
+    teams = report["teams"]
+    return {
+        "plan": draw.plan.code,
+        "algorithm_version": draw.algorithm_version,
+        "snapshot_hash": draw.snapshot_hash,
+        "candidates": report["totals"]["candidates"],
+        "excluded": report["totals"]["excluded"],
+        "drawn": report["totals"]["drawn"],
+        "added_for_coverage": report["totals"]["added_for_coverage"],
+        "staffed": teams["staffed"],
+        "blocked": teams["blocked"],
+        "blocked_by_reason": {
+            key: entry["count"] for key, entry in teams["by_reason"].items() if entry["count"]
+        },
+        "alternates": report["totals"]["alternates"],
+        "cross_department": report["joint"]["cross_department"],
+        "cross_department_share": report["joint"]["share"],
+    }
+
+
+# ---------------------------------------------------------------------- checks
+
+
+def _require_drawable(plan: SamplingPlan) -> None:
+    if plan.status in FROZEN_STATUSES:
+        raise PlanImmutableError(plan, plan.status)
+    if plan.status is not PlanStatus.SEED_COMMITTED:
+        raise PlanStateError(
+            f"plan {plan.code} is {plan.status.value}: the draw needs status "
+            f"{PlanStatus.SEED_COMMITTED.value}",
+            plan.status,
+            (PlanStatus.SEED_COMMITTED,),
+        )
+    if plan.superseded_by is not None:
+        raise PlanStateError(
+            f"plan {plan.code} is superseded by {plan.superseded_by.code}; draw that plan instead",
+            plan.status,
+            (PlanStatus.SEED_COMMITTED,),
+        )
+
+
+def _check_inputs(plan: SamplingPlan, seed: object, public_value: object) -> str | None:
+    """The clean public value; every bad input named at once."""
+    errors: dict[str, str] = {}
+    if not isinstance(seed, bytes | bytearray) or not seed:
+        errors["seed"] = "must be the secret seed's bytes (hexadecimal on the command line)"
+    elif len(seed) > MAX_SEED_BYTES:
+        errors["seed"] = f"must be at most {MAX_SEED_BYTES} bytes, not {len(seed)}"
+    elif plan.seed_commitment is None or not seeds.verify_commitment(
+        bytes(seed), plan.seed_commitment
+    ):
+        errors["seed"] = (
+            f"does not match the commitment of plan {plan.code} "
+            f"(SHA-256 of the seed must be {plan.seed_commitment})"
+        )
+    value = public_value.strip() if isinstance(public_value, str) else public_value
+    if value is not None and not isinstance(value, str):
+        errors["public_value"] = "must be text"
+    elif plan.public_value_source and not value:
+        errors["public_value"] = (
+            f"is required: the plan declared the source {plan.public_value_source!r}"
+        )
+    elif not plan.public_value_source and value:
+        errors["public_value"] = (
+            "was not declared when the seed was committed, so none may be mixed in now"
+        )
+    elif value and len(value) > MAX_PUBLIC_VALUE:
+        errors["public_value"] = f"must be at most {MAX_PUBLIC_VALUE} characters"
+    if errors:
+        raise PlanValidationError(errors)
+    return value or None
+
+
+# ---------------------------------------------------------------------- snapshot
+
+
+def build_snapshot(session: Session, plan: SamplingPlan) -> Snapshot:
+    """The candidate targets and the inspectors of ``plan``'s draw, in a deterministic order."""
+    departments = tuple(session.scalars(select(Department.id).order_by(Department.id)))
+    if len(departments) > MAX_DEPARTMENTS:
+        raise PlanStateError(
+            f"the draw handles at most {MAX_DEPARTMENTS} departments, the database has "
+            f"{len(departments)}",
+            plan.status,
+        )
+    department_index = {department: i for i, department in enumerate(departments)}
+    items = tuple(sorted(plan.items, key=lambda item: item.code))
+    return Snapshot(
+        targets=_targets(session, plan, items, department_index),
+        inspectors=_inspectors(session, department_index),
+        items=items,
+        departments=departments,
+    )
+
+
+def _scope(session: Session, roots: Sequence[int]) -> tuple[set[int], dict[int, str]]:
+    """The plan's jurisdictions with everything below them, and every adcode by id."""
+    rows = session.execute(select(Jurisdiction.id, Jurisdiction.parent_id, Jurisdiction.adcode))
+    children: dict[int, list[int]] = {}
+    adcode: dict[int, str] = {}
+    for jurisdiction_id, parent_id, code in rows:
+        adcode[jurisdiction_id] = code
+        if parent_id is not None:
+            children.setdefault(parent_id, []).append(jurisdiction_id)
+    scope: set[int] = set()
+    stack = [j for j in roots if j in adcode]
+    while stack:
+        current = stack.pop()
+        if current not in scope:
+            scope.add(current)
+            stack.extend(children.get(current, ()))
+    return scope, adcode
+
+
+def _targets(
+    session: Session,
+    plan: SamplingPlan,
+    items: Sequence[InspectionItem],
+    department_index: dict[int, int],
+) -> TargetArrays:
+    scope, adcode = _scope(session, plan.jurisdiction_ids)
+    rows = session.execute(
+        select(
+            Enterprise.id,
+            Enterprise.jurisdiction_id,
+            Enterprise.status,
+            Enterprise.industry_code,
+            Enterprise.entity_type,
+        )
+        .where(Enterprise.jurisdiction_id.in_(scope))
+        .order_by(Enterprise.id)
+    ).all()
+    n = len(rows)
+    target_id = np.fromiter((row[0] for row in rows), dtype=np.int64, count=n)
+    jurisdiction = np.fromiter((row[1] for row in rows), dtype=np.int32, count=n)
+    in_business = np.fromiter(
+        (EnterpriseStatus(row[2]) is EnterpriseStatus.IN_BUSINESS for row in rows),
+        dtype=bool,
+        count=n,
+    )
+    keys = list(plan.strata_keys)
+    label_of_row = [
+        seeds.stratum_label(*(_key_value(key, row, adcode) for key in keys)) for row in rows
+    ]
+    labels = tuple(sorted(set(label_of_row)))
+    code_of = {label: h for h, label in enumerate(labels)}
+    stratum = np.fromiter((code_of[label] for label in label_of_row), dtype=np.int32, count=n)
+    eligible = np.zeros((n, len(items)), dtype=bool)
+    for k, item in enumerate(items):
+        eligible[:, k] = [_in_scope(item, row[3], row[4]) for row in rows]
+    return TargetArrays(
+        target_id=target_id,
+        stratum=stratum,
+        stratum_labels=labels,
+        stratum_tier=np.full(len(labels), TIERS.index(DEFAULT_TIER), dtype=np.uint8),
+        in_business=in_business,
+        # No inspection history is recorded yet: never inspected, none this year.
+        months_since_last=np.full(n, np.nan),
+        inspections_this_year=np.zeros(n, dtype=np.int16),
+        eligible_items=eligible,
+        item_department=np.array(
+            [department_index[item.department_id] for item in items], dtype=np.int16
+        ),
+        jurisdiction=jurisdiction,
+    )
+
+
+def _key_value(key: str, row: Any, adcode: dict[int, str]) -> str:
+    _id, jurisdiction_id, _status, industry_code, entity_type = row
+    if key == "jurisdiction":
+        return adcode.get(jurisdiction_id, _MISSING)
+    if key == "tier":
+        return DEFAULT_TIER
+    if key == "industry_section":
+        return industry_code[:1] if industry_code else _MISSING
+    if key == "industry_division":
+        return industry_code[:3] if industry_code and len(industry_code) >= 3 else _MISSING
+    if key == "entity_type":
+        return str(getattr(entity_type, "value", entity_type))
+    raise ValueError(f"unknown stratum key {key!r}")
+
+
+def _in_scope(item: InspectionItem, industry_code: str | None, entity_type: Any) -> bool:
+    """Whether an enterprise is in the item's scope (an empty scope list means all)."""
+    industries = item.scope_industries or []
+    types = item.scope_entity_types or []
+    industry_ok = not industries or (
+        industry_code is not None and any(industry_code.startswith(p) for p in industries)
+    )
+    type_ok = not types or str(getattr(entity_type, "value", entity_type)) in types
+    return industry_ok and type_ok
+
+
+def _inspectors(session: Session, department_index: dict[int, int]) -> InspectorArrays:
+    rows = session.execute(
+        select(
+            Inspector.id, Inspector.department_id, Inspector.jurisdiction_id, Inspector.active
+        ).order_by(Inspector.id)
+    ).all()
+    workload = dict(
+        session.execute(
+            select(TaskMember.inspector_id, func.count())
+            .join(InspectionTask, InspectionTask.id == TaskMember.task_id)
+            .where(InspectionTask.status.in_(OPEN_TASK_STATUSES))
+            .group_by(TaskMember.inspector_id)
+        ).all()
+    )
+    # Declared conflicts with an enterprise, and with a person: every enterprise that person
+    # represents legally (names are not unique, so this may recuse too many, never too few).
+    by_enterprise = select(InspectorConflict.inspector_id, InspectorConflict.enterprise_id).where(
+        InspectorConflict.enterprise_id.is_not(None)
+    )
+    by_person = select(InspectorConflict.inspector_id, Enterprise.id).join(
+        Enterprise, Enterprise.legal_representative == InspectorConflict.person_name
+    )
+    pairs = sorted(set(session.execute(by_enterprise).all()) | set(session.execute(by_person)))
+    m = len(rows)
+    return InspectorArrays(
+        inspector_id=np.fromiter((row[0] for row in rows), dtype=np.int64, count=m),
+        department=np.fromiter((department_index[row[1]] for row in rows), dtype=np.int16, count=m),
+        jurisdiction=np.fromiter(
+            (-1 if row[2] is None else row[2] for row in rows), dtype=np.int32, count=m
+        ),
+        active=np.fromiter((bool(row[3]) for row in rows), dtype=bool, count=m),
+        workload=np.fromiter((workload.get(row[0], 0) for row in rows), dtype=np.int32, count=m),
+        conflict_inspector=np.array([p[0] for p in pairs], dtype=np.int64),
+        conflict_target=np.array([p[1] for p in pairs], dtype=np.int64),
+    )
+
+
+# ---------------------------------------------------------------------- tasks
+
+
+def _tasks(plan: SamplingPlan, snapshot: Snapshot, result: DrawResult) -> list[InspectionTask]:
+    selection = result.selection
+    labels = snapshot.targets.stratum_labels
+    due = plan.effective_due_date
+    tasks = []
+    for i, enterprise_id in enumerate(selection.drawn_id.tolist()):
+        task = _task(plan, snapshot, enterprise_id, selection.items_for_target[i], due)
+        task.stratum = labels[int(selection.drawn_stratum[i])]
+        task.status = TaskStatus.OPEN
+        members = [int(m) for m in result.team_member_id[i] if m >= 0]
+        task.members = [
+            TaskMember(inspector_id=m, role=MemberRole.LEAD if j == 0 else MemberRole.MEMBER)
+            for j, m in enumerate(members)
+        ]
+        tasks.append(task)
+    eligible = snapshot.targets.eligible_items
+    for a, enterprise_id in enumerate(selection.alternate_id.tolist()):
+        row = eligible[int(selection.alternates[a])]
+        task = _task(plan, snapshot, enterprise_id, row, due)
+        task.stratum = labels[int(selection.alternate_stratum[a])]
+        task.is_alternate = True
+        task.alternate_rank = int(selection.alternate_rank[a])
+        task.status = TaskStatus.STANDBY
+        tasks.append(task)
+    return tasks
+
+
+def _task(
+    plan: SamplingPlan,
+    snapshot: Snapshot,
+    enterprise_id: int,
+    item_row: np.ndarray,
+    due: dt.date,
+) -> InspectionTask:
+    items = [item for item, on in zip(snapshot.items, item_row.tolist(), strict=True) if on]
+    return InspectionTask(
+        # Derived, not random: the same draw gives the same task identifiers everywhere.
+        uuid=uuid.uuid5(TASK_UUID_NAMESPACE, f"{plan.seed_commitment}:{enterprise_id}"),
+        enterprise_id=enterprise_id,
+        is_alternate=False,
+        alternate_rank=None,
+        items=items,
+        checklist=[
+            {"code": item.code, "name": item.name, "department": item.department.code}
+            for item in items
+        ],
+        due_date=due,
+    )
+
+
+__all__ = [
+    "DEFAULT_TIER",
+    "OPEN_TASK_STATUSES",
+    "DrawService",
+    "Snapshot",
+    "build_snapshot",
+    "draw_summary",
+]
