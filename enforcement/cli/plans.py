@@ -144,7 +144,7 @@ def create(
         "recuse_same_jurisdiction": recuse_same_jurisdiction,
         "due_date": due_date.date() if due_date else None,
     }
-    with _acting(app, username) as service:
+    with acting_user(app, username) as service:
         plan = service.create(**fields)
         summary = plan_summary(plan)
     click.echo(
@@ -160,7 +160,7 @@ def create(
 @pass_app
 def approve(app: AppContext, code: str, username: str) -> None:
     """Approve the draft plan CODE (supervisor or admin)."""
-    with _acting(app, username) as service:
+    with acting_user(app, username) as service:
         service.approve(get_plan(service.session, code))
     click.echo(
         f"plan {code} approved by {username}; next: suijian plan commit {code} --as {username}"
@@ -192,7 +192,7 @@ def commit(
 ) -> None:
     """Commit plan CODE to a secret seed: only SHA-256(seed) is stored and published."""
     seed = None if commitment else new_secret_seed()
-    with _acting(app, username) as service:
+    with acting_user(app, username) as service:
         plan = service.commit_seed(
             get_plan(service.session, code),
             commitment or seeds.commit(seed),
@@ -227,7 +227,7 @@ def draw(app: AppContext, code: str, seed: str, public_value: str | None, userna
         seed_bytes = bytes.fromhex(seed.strip())
     except ValueError:
         raise click.BadParameter("must be hexadecimal digits", param_hint="--seed") from None
-    with _acting(app, username) as service:
+    with acting_user(app, username) as service:
         drawn = DrawService(service.session, service.actor).draw(
             get_plan(service.session, code), seed_bytes, public_value
         )
@@ -244,7 +244,7 @@ def draw(app: AppContext, code: str, seed: str, public_value: str | None, userna
 @pass_app
 def redraw(app: AppContext, code: str, reason: str, new_code: str | None, username: str) -> None:
     """Start a new draft that supersedes plan CODE (its seed committed or drawn)."""
-    with _acting(app, username) as service:
+    with acting_user(app, username) as service:
         new = service.redraw(get_plan(service.session, code), reason, code=new_code)
         created = new.code
     click.echo(f"plan {created} created as a draft; it supersedes {code}")
@@ -301,7 +301,7 @@ def _errors() -> Iterator[None]:
 
 
 @contextmanager
-def _acting(app: AppContext, username: str) -> Iterator[PlanService]:
+def acting_user(app: AppContext, username: str) -> Iterator[PlanService]:
     """One transaction, acting as ``username``; committed when the block succeeds."""
     with _errors(), session_scope(app.sessions) as session:
         user = session.scalar(select(User).where(User.username == username))

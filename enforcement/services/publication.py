@@ -1,0 +1,502 @@
+"""Publishing a drawn plan (一公开) and verifying the public bundle without the database.
+
+``PublicationService.publish`` takes a plan from drawn to published and returns the bundle:
+one JSON document with the plan, the commitment, the revealed seed and public value, the
+algorithm version, the candidate snapshot, its hash and the result. ``verify_bundle`` re-runs
+the draw from the bundle alone and names the first difference.
+
+The database keeps no copy of the snapshot, so publishing rebuilds it (``build_snapshot``)
+and insists that it hashes to the draw's stored snapshot hash; the workload of this draw's own
+open tasks, which did not exist at draw time, is taken off first.
+
+Inspectors are pseudonymised: their ids become their index in the snapshot (the snapshot is
+ordered by id, so the order is kept) and nothing else about them is published. The team
+pairing looks inspector ids up only through their sort order, so the draw on pseudonyms gives
+the same teams; ``publish`` checks that it does before writing anything. The published
+snapshot hash is the one of the pseudonymised snapshot; the database's hash (of the real ids)
+is kept alongside for the record.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+import math
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from enforcement.models import (
+    Draw,
+    Enterprise,
+    PlanStateError,
+    PlanStatus,
+    Role,
+    SamplingMethod,
+    SamplingPlan,
+    User,
+    utcnow,
+)
+from enforcement.services import audit
+from enforcement.services.draws import OPEN_TASK_STATUSES, build_snapshot
+from enforcement.services.plans import (
+    GOVERNING_ROLES,
+    PermissionDeniedError,
+    current_fields,
+    plan_spec,
+)
+from random_sampler import seeds
+from random_sampler.allocation import TIERS, PlanSpec
+from random_sampler.draw import (
+    DrawResult,
+    InspectorArrays,
+    TargetArrays,
+    TeamOptions,
+    run_draw,
+    snapshot_hash,
+)
+
+BUNDLE_FORMAT = "suijian-bundle/1"
+
+# Array fields of the published snapshot with the dtype they are rebuilt with.
+_TARGET_ARRAYS: dict[str, str] = {
+    "target_id": "<i8",
+    "stratum": "<i4",
+    "stratum_tier": "u1",
+    "in_business": "?",
+    "months_since_last": "<f8",
+    "inspections_this_year": "<i2",
+    "eligible_items": "?",
+    "item_department": "<i2",
+    "jurisdiction": "<i4",
+    "last_inspectors": "<i8",
+}
+_INSPECTOR_ARRAYS: dict[str, str] = {
+    "inspector_id": "<i8",
+    "department": "<i2",
+    "jurisdiction": "<i4",
+    "active": "?",
+    "workload": "<i4",
+    "conflict_inspector": "<i8",
+    "conflict_target": "<i8",
+}
+
+
+class BundleError(ValueError):
+    """A bundle that cannot be read (not JSON, wrong format, missing fields)."""
+
+
+class PublicationService:
+    """Publishes drawn plans as ``actor`` (supervisor or admin), audit-logged."""
+
+    def __init__(
+        self, session: Session, actor: User, clock: Callable[[], dt.datetime] = utcnow
+    ) -> None:
+        self.session = session
+        self.actor = actor
+        self.clock = clock
+
+    def publish(self, plan: SamplingPlan) -> dict[str, Any]:
+        """drawn → published; returns the public bundle (JSON-ready).
+
+        Raises ``PermissionDeniedError`` (role) and ``PlanStateError`` (status, or a candidate
+        snapshot that no longer matches the draw). A refused publication writes nothing.
+        """
+        if not self.actor.active or Role(self.actor.role) not in GOVERNING_ROLES:
+            raise PermissionDeniedError(self.actor, "publish a sampling plan")
+        self.session.flush()
+        self.session.refresh(plan, with_for_update=True)  # concurrent publications serialise
+        if plan.status is not PlanStatus.DRAWN or plan.draw is None:
+            raise PlanStateError(
+                f"plan {plan.code} is {plan.status.value}: publishing needs status "
+                f"{PlanStatus.DRAWN.value}",
+                plan.status,
+                (PlanStatus.DRAWN,),
+            )
+        draw = plan.draw
+        bundle = _bundle(self.session, plan, draw)
+        now = self.clock()
+        plan.status = PlanStatus.PUBLISHED
+        plan.published_by = self.actor
+        plan.published_at = now
+        bundle["published_at"] = now.astimezone(dt.UTC).isoformat()
+        self.session.flush()
+        audit.record(
+            self.session,
+            self.actor,
+            "plan.publish",
+            plan,
+            {
+                "draw_id": draw.id,
+                "format": BUNDLE_FORMAT,
+                "snapshot_hash": bundle["snapshot_hash"],
+                "database_snapshot_hash": draw.snapshot_hash,
+            },
+            at=now,
+        )
+        return bundle
+
+
+# ---------------------------------------------------------------------- building
+
+
+def _bundle(session: Session, plan: SamplingPlan, draw: Draw) -> dict[str, Any]:
+    seed = bytes.fromhex(plan.revealed_seed or "")
+    snapshot = build_snapshot(session, plan)
+    targets = snapshot.targets
+    inspectors = _as_at_draw(snapshot.inspectors, draw)
+    if snapshot_hash(targets, inspectors) != draw.snapshot_hash:
+        raise PlanStateError(
+            f"plan {plan.code}: the candidates changed since the draw (the rebuilt snapshot "
+            f"does not hash to {draw.snapshot_hash}), so the bundle cannot be built",
+            plan.status,
+        )
+    public_inspectors = _pseudonymised(inspectors)
+    spec = plan_spec(plan)
+    options = TeamOptions(
+        team_size=plan.team_size,
+        workload_cap=plan.workload_cap,
+        recuse_same_jurisdiction=plan.recuse_same_jurisdiction,
+    )
+    result = run_draw(
+        seed=seed,
+        public_value=plan.public_value,
+        plan=spec,
+        targets=targets,
+        inspectors=public_inspectors,
+        team_options=options,
+    )
+    _check_same_as_stored(plan, draw, result, inspectors.inspector_id)
+    public_hash = result.report["snapshot_hash"]
+    enterprises = _enterprises(session, result)
+    return {
+        "format": BUNDLE_FORMAT,
+        "algorithm_version": seeds.ALGORITHM_VERSION,
+        "plan": {
+            "code": plan.code,
+            "title": plan.title,
+            "year": plan.year,
+            "items": [item.code for item in snapshot.items],
+            "jurisdictions": current_fields(plan)["jurisdictions"],
+            "tier_ratios": {tier: float(plan.tier_ratios[tier]) for tier in TIERS},
+            "budget": plan.budget,
+            "method": SamplingMethod(plan.method).value,
+            "exclude_within_months": plan.exclude_within_months,
+            "annual_cap": plan.annual_cap,
+            "alternates_per_stratum": plan.alternates_per_stratum,
+            "strata_keys": list(plan.strata_keys),
+            "team_options": options.as_dict(),
+            "due_date": plan.effective_due_date.isoformat(),
+        },
+        "seed_commitment": plan.seed_commitment,
+        "seed": seed.hex(),
+        "public_value_source": plan.public_value_source,
+        "public_value": plan.public_value,
+        "snapshot": {
+            "targets": _serialise(targets, _TARGET_ARRAYS, labels=True),
+            "inspectors": _serialise(public_inspectors, _INSPECTOR_ARRAYS),
+        },
+        "snapshot_hash": public_hash,
+        "snapshot_digests": [*targets.digests, *public_inspectors.digests],
+        "database_snapshot_hash": draw.snapshot_hash,
+        "result": {
+            **_result(result),
+            "enterprises": enterprises,
+            "report": _json_ready(result.report),
+        },
+    }
+
+
+def _as_at_draw(inspectors: InspectorArrays, draw: Draw) -> InspectorArrays:
+    """The inspectors with the workload of this draw's own open tasks taken off."""
+    own: dict[int, int] = {}
+    for task in draw.tasks:
+        if task.status in OPEN_TASK_STATUSES:
+            for member in task.members:
+                own[member.inspector_id] = own.get(member.inspector_id, 0) + 1
+    if not own:
+        return inspectors
+    ids = inspectors.inspector_id.tolist()
+    workload = np.array(inspectors.workload, dtype=np.int32)
+    for i, inspector_id in enumerate(ids):
+        workload[i] -= own.get(inspector_id, 0)
+    return InspectorArrays(
+        inspector_id=inspectors.inspector_id,
+        department=inspectors.department,
+        active=inspectors.active,
+        workload=workload,
+        jurisdiction=inspectors.jurisdiction,
+        conflict_inspector=inspectors.conflict_inspector,
+        conflict_target=inspectors.conflict_target,
+    )
+
+
+def _pseudonymised(inspectors: InspectorArrays) -> InspectorArrays:
+    """Inspector ids replaced by their index (the snapshot is ordered by id: order kept)."""
+    ids = np.asarray(inspectors.inspector_id, dtype=np.int64)
+    if ids.size > 1 and not (ids[1:] > ids[:-1]).all():
+        raise ValueError("inspector ids must be ascending to be pseudonymised by index")
+    conflicts = np.asarray(inspectors.conflict_inspector, dtype=np.int64)
+    position = np.searchsorted(ids, conflicts)
+    known = (position < ids.size) & (ids[np.minimum(position, max(ids.size - 1, 0))] == conflicts)
+    return InspectorArrays(
+        inspector_id=np.arange(ids.size, dtype=np.int64),
+        department=inspectors.department,
+        active=inspectors.active,
+        workload=inspectors.workload,
+        jurisdiction=inspectors.jurisdiction,
+        # A conflict of an unknown inspector changes nothing in the draw: it is dropped.
+        conflict_inspector=position[known],
+        conflict_target=np.asarray(inspectors.conflict_target, dtype=np.int64)[known],
+    )
+
+
+def _check_same_as_stored(
+    plan: SamplingPlan, draw: Draw, result: DrawResult, inspector_id: np.ndarray
+) -> None:
+    """The pseudonymised re-run must give the stored draw, task for task."""
+    tasks = sorted(draw.tasks, key=lambda t: t.id)
+    drawn = [t for t in tasks if not t.is_alternate]
+    alternates = [t for t in tasks if t.is_alternate]
+    ids = np.asarray(inspector_id, dtype=np.int64)
+    expected_report = {**draw.report, "snapshot_hash": None}
+    actual_report = {**_json_ready(result.report), "snapshot_hash": None}
+    same = (
+        [t.enterprise_id for t in drawn] == result.drawn_id.tolist()
+        and [(t.enterprise_id, t.alternate_rank) for t in alternates]
+        == list(
+            zip(
+                result.selection.alternate_id.tolist(),
+                result.selection.alternate_rank.tolist(),
+                strict=True,
+            )
+        )
+        and [[m.inspector_id for m in t.members] for t in drawn]
+        == [[int(ids[m]) for m in row if m >= 0] for row in result.team_member_id.tolist()]
+        and _json_ready(expected_report) == actual_report
+    )
+    if not same:
+        raise PlanStateError(
+            f"plan {plan.code}: re-running the draw from the rebuilt snapshot does not give "
+            "the stored tasks, so the bundle cannot be built",
+            plan.status,
+        )
+
+
+def _enterprises(session: Session, result: DrawResult) -> dict[str, dict[str, Any]]:
+    """USCC and name of every drawn target and alternate (public registry data)."""
+    ids = sorted(set(result.drawn_id.tolist()) | set(result.selection.alternate_id.tolist()))
+    rows = session.execute(
+        select(Enterprise.id, Enterprise.uscc, Enterprise.name).where(Enterprise.id.in_(ids))
+    ).all()
+    return {str(row[0]): {"uscc": row[1], "name": row[2]} for row in sorted(rows)}
+
+
+def _result(result: DrawResult) -> dict[str, Any]:
+    selection = result.selection
+    return {
+        "drawn": result.drawn_id.tolist(),
+        "drawn_by_coverage": selection.drawn_by_coverage.tolist(),
+        "alternates": [
+            {"target_id": target, "stratum": int(stratum), "rank": int(rank)}
+            for target, stratum, rank in zip(
+                selection.alternate_id.tolist(),
+                selection.alternate_stratum.tolist(),
+                selection.alternate_rank.tolist(),
+                strict=True,
+            )
+        ],
+        # One list of inspector pseudonyms per drawn target, the lead first.
+        "teams": [[m for m in row if m >= 0] for row in result.team_member_id.tolist()],
+    }
+
+
+def _serialise(arrays: Any, fields: Mapping[str, str], *, labels: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if labels:
+        out["stratum_labels"] = list(arrays.stratum_labels)
+    for name in fields:
+        value = getattr(arrays, name)
+        out[name] = None if value is None else _json_ready(np.asarray(value).tolist())
+    return out
+
+
+def _json_ready(value: Any) -> Any:
+    """Plain JSON values; NaN (never inspected) becomes null."""
+    if isinstance(value, float):
+        return None if math.isnan(value) else value
+    if isinstance(value, dict):
+        return {str(k): _json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_ready(v) for v in value]
+    if isinstance(value, np.generic):
+        return _json_ready(value.item())
+    return value
+
+
+# ---------------------------------------------------------------------- files
+
+
+def write_bundle(bundle: Mapping[str, Any], path: Path) -> None:
+    """Write ``bundle`` as UTF-8 JSON; gzip (reproducible: no name, no time) for ``*.gz``."""
+    data = (json.dumps(bundle, ensure_ascii=False, indent=1, allow_nan=False) + "\n").encode()
+    if path.name.endswith(".gz"):
+        data = gzip.compress(data, mtime=0)
+    path.write_bytes(data)
+
+
+def read_bundle(path: Path) -> dict[str, Any]:
+    """A bundle file (plain or gzip JSON); ``BundleError`` when it cannot be read."""
+    try:
+        data = path.read_bytes()
+        if data[:2] == b"\x1f\x8b":
+            data = gzip.decompress(data)
+        bundle = json.loads(data.decode("utf-8"))
+    except (OSError, EOFError, UnicodeDecodeError, ValueError) as exc:
+        raise BundleError(f"{path}: not a readable bundle ({exc})") from exc
+    if not isinstance(bundle, dict):
+        raise BundleError(f"{path}: not a readable bundle (expected a JSON object)")
+    return bundle
+
+
+# ---------------------------------------------------------------------- verification
+
+
+def verify_bundle(bundle: Mapping[str, Any]) -> str | None:
+    """Re-run the draw from ``bundle`` alone; None when it checks out, else the first
+    difference (e.g. "drawn target #12 differs: 4711 != 4712", bundle value first)."""
+    try:
+        return _verify(bundle)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        return f"bundle is malformed: {type(exc).__name__}: {exc}"
+
+
+def _verify(bundle: Mapping[str, Any]) -> str | None:
+    if bundle.get("format") != BUNDLE_FORMAT:
+        return f"format differs: {bundle.get('format')!r} != {BUNDLE_FORMAT!r}"
+    if bundle.get("algorithm_version") != seeds.ALGORITHM_VERSION:
+        return (
+            f"algorithm version differs: {bundle.get('algorithm_version')!r} != "
+            f"{seeds.ALGORITHM_VERSION!r}"
+        )
+    seed = bytes.fromhex(bundle["seed"])
+    if not seeds.verify_commitment(seed, bundle["seed_commitment"]):
+        return f"seed does not match the commitment: sha256(seed) = {seeds.commit(seed)}"
+
+    plan = bundle["plan"]
+    targets, inspectors = snapshot_arrays(bundle)
+    recomputed = snapshot_hash(targets, inspectors)
+    if recomputed != bundle["snapshot_hash"]:
+        digests = [*targets.digests, *inspectors.digests]
+        for stored, line in zip(bundle.get("snapshot_digests") or [], digests, strict=False):
+            if stored != line:
+                return f"snapshot hash differs: field {line.split(':', 1)[0]}"
+        return f"snapshot hash differs: {bundle['snapshot_hash']} != {recomputed}"
+
+    spec = PlanSpec(
+        tier_ratio=tuple(float(plan["tier_ratios"][tier]) for tier in TIERS),  # type: ignore[arg-type]
+        budget=plan["budget"],
+        method=plan["method"],
+        exclude_within_months=plan["exclude_within_months"],
+        annual_cap=plan["annual_cap"],
+        alternates_per_stratum=plan["alternates_per_stratum"],
+    )
+    result = run_draw(
+        seed=seed,
+        public_value=bundle["public_value"],
+        plan=spec,
+        targets=targets,
+        inspectors=inspectors,
+        team_options=plan["team_options"],
+    )
+    return _first_difference(bundle["result"], _result(result), _json_ready(result.report))
+
+
+def _first_difference(
+    stored: Mapping[str, Any], computed: Mapping[str, Any], report: Any
+) -> str | None:
+    for key, what in (
+        ("drawn", "drawn target"),
+        ("drawn_by_coverage", "coverage flag of drawn target"),
+        ("alternates", "alternate"),
+        ("teams", "team of drawn target"),
+    ):
+        mine, theirs = stored[key], computed[key]
+        if len(mine) != len(theirs):
+            return f"number of {what}s differs: {len(mine)} != {len(theirs)}"
+        for i, (a, b) in enumerate(zip(mine, theirs, strict=True), start=1):
+            if a != b:
+                return f"{what} #{i} differs: {_show(a)} != {_show(b)}"
+    return _report_difference("report", stored["report"], report)
+
+
+def _report_difference(path: str, a: Any, b: Any) -> str | None:
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in sorted(set(a) | set(b)):
+            if key not in a or key not in b:
+                return f"{path}.{key} differs: only in the {'bundle' if key in a else 'rerun'}"
+            found = _report_difference(f"{path}.{key}", a[key], b[key])
+            if found:
+                return found
+        return None
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            found = _report_difference(f"{path}[{i}]", x, y)
+            if found:
+                return found
+        return None
+    return None if a == b else f"{path} differs: {_show(a)} != {_show(b)}"
+
+
+def _show(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def _array(values: Mapping[str, Any], name: str, dtype: str) -> np.ndarray | None:
+    value = values.get(name)
+    if value is None:
+        return None
+    if dtype == "<f8":  # null is NaN: never inspected
+        return np.array(
+            [np.nan if v is None else v for v in value] if value else [], dtype=np.float64
+        )
+    return np.array(value, dtype=dtype)
+
+
+def snapshot_arrays(bundle: Mapping[str, Any]) -> tuple[TargetArrays, InspectorArrays]:
+    """The draw's input arrays rebuilt from a bundle's published snapshot."""
+    snapshot = bundle["snapshot"]
+    return _targets(snapshot["targets"]), _inspectors(snapshot["inspectors"])
+
+
+def _targets(values: Mapping[str, Any]) -> TargetArrays:
+    arrays = {name: _array(values, name, dtype) for name, dtype in _TARGET_ARRAYS.items()}
+    n = 0 if arrays["target_id"] is None else arrays["target_id"].shape[0]
+    items = 0 if arrays["item_department"] is None else arrays["item_department"].shape[0]
+    if arrays["eligible_items"] is not None and arrays["eligible_items"].size == 0:
+        arrays["eligible_items"] = np.zeros((n, items), dtype=bool)
+    return TargetArrays(stratum_labels=tuple(values["stratum_labels"]), **arrays)  # type: ignore[arg-type]
+
+
+def _inspectors(values: Mapping[str, Any]) -> InspectorArrays:
+    arrays = {name: _array(values, name, dtype) for name, dtype in _INSPECTOR_ARRAYS.items()}
+    for name in ("conflict_inspector", "conflict_target"):
+        if arrays[name] is None:
+            arrays[name] = np.zeros(0, np.int64)
+    return InspectorArrays(**arrays)  # type: ignore[arg-type]
+
+
+__all__ = [
+    "BUNDLE_FORMAT",
+    "BundleError",
+    "PublicationService",
+    "read_bundle",
+    "snapshot_arrays",
+    "verify_bundle",
+    "write_bundle",
+]
