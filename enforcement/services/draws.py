@@ -37,7 +37,6 @@ from enforcement.models import (
     PlanImmutableError,
     PlanStateError,
     PlanStatus,
-    Role,
     SamplingPlan,
     TaskMember,
     TaskStatus,
@@ -46,10 +45,9 @@ from enforcement.models import (
 )
 from enforcement.services import audit
 from enforcement.services.plans import (
-    GOVERNING_ROLES,
-    PermissionDeniedError,
     PlanValidationError,
     plan_spec,
+    require_governing_role,
 )
 from random_sampler import seeds
 from random_sampler.allocation import TIERS
@@ -95,8 +93,7 @@ class DrawService:
         gives ``PlanImmutableError``) and ``PlanValidationError`` naming ``seed`` or
         ``public_value``.
         """
-        if not self.actor.active or Role(self.actor.role) not in GOVERNING_ROLES:
-            raise PermissionDeniedError(self.actor, "draw a sampling plan")
+        require_governing_role(self.actor, "draw a sampling plan")
         self.session.flush()
         self.session.refresh(plan, with_for_update=True)  # concurrent draws serialise
         _require_drawable(plan)

@@ -100,6 +100,12 @@ class PermissionDeniedError(PlanError):
         self.action = action
 
 
+def require_governing_role(actor: User, action: str) -> None:
+    """Only an active supervisor or administrator may govern plans (approve, draw, publish)."""
+    if not actor.active or Role(actor.role) not in GOVERNING_ROLES:
+        raise PermissionDeniedError(actor, action)
+
+
 def new_secret_seed() -> bytes:
     """A fresh 256-bit secret seed from the operating system's CSPRNG."""
     return secrets.token_bytes(SEED_BYTES)
@@ -264,8 +270,7 @@ class PlanService:
     # ------------------------------------------------------------------ checks
 
     def _require_role(self, action: str) -> None:
-        if not self.actor.active or Role(self.actor.role) not in GOVERNING_ROLES:
-            raise PermissionDeniedError(self.actor, action)
+        require_governing_role(self.actor, action)
 
     def _lock(self, plan: SamplingPlan) -> None:
         """Reload the plan under a row lock (PostgreSQL) so concurrent transitions serialise
@@ -714,4 +719,5 @@ __all__ = [
     "new_secret_seed",
     "plan_spec",
     "plan_summary",
+    "require_governing_role",
 ]

@@ -36,7 +36,6 @@ from enforcement.models import (
     Enterprise,
     PlanStateError,
     PlanStatus,
-    Role,
     SamplingMethod,
     SamplingPlan,
     User,
@@ -45,10 +44,9 @@ from enforcement.models import (
 from enforcement.services import audit
 from enforcement.services.draws import OPEN_TASK_STATUSES, build_snapshot
 from enforcement.services.plans import (
-    GOVERNING_ROLES,
-    PermissionDeniedError,
     current_fields,
     plan_spec,
+    require_governing_role,
 )
 from random_sampler import seeds
 from random_sampler.allocation import TIERS, PlanSpec
@@ -107,8 +105,7 @@ class PublicationService:
         Raises ``PermissionDeniedError`` (role) and ``PlanStateError`` (status, or a candidate
         snapshot that no longer matches the draw). A refused publication writes nothing.
         """
-        if not self.actor.active or Role(self.actor.role) not in GOVERNING_ROLES:
-            raise PermissionDeniedError(self.actor, "publish a sampling plan")
+        require_governing_role(self.actor, "publish a sampling plan")
         self.session.flush()
         self.session.refresh(plan, with_for_update=True)  # concurrent publications serialise
         if plan.status is not PlanStatus.DRAWN or plan.draw is None:
