@@ -6,10 +6,14 @@ import datetime as dt
 import random
 
 import factory
+from argon2 import PasswordHasher
 from factory.alchemy import SQLAlchemyModelFactory
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from enforcement import models
+from enforcement.demo.generate import generate
+from enforcement.demo.load import load_demo
 from enforcement.uscc import make_uscc
 
 
@@ -94,3 +98,20 @@ ALL = [
 def bind(session: Session) -> None:
     for factory_class in ALL:
         factory_class._meta.sqlalchemy_session = session
+
+
+# Cheap argon2 parameters: the demo users' passwords are not what draw tests check.
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+def load_small_demo(session: Session, seed: int) -> Session:
+    """The demo registry at a small size (300 enterprises, 30 inspectors), flushed."""
+    load_demo(session, generate(seed, enterprises=300, inspectors=30), hasher=FAST_HASHER)
+    session.flush()
+    return session
+
+
+def user_named(session: Session, username: str) -> models.User:
+    user = session.scalar(select(models.User).where(models.User.username == username))
+    assert user is not None, f"no user {username!r}"
+    return user

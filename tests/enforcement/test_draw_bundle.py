@@ -9,15 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from click.testing import CliRunner, Result
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from enforcement.cli import main
-from enforcement.demo.generate import generate
-from enforcement.demo.load import load_demo
-from enforcement.models import Inspector, PlanStateError, PlanStatus, SamplingPlan, User
+from enforcement.models import Inspector, PlanStateError, PlanStatus, SamplingPlan
 from enforcement.services import audit
 from enforcement.services.draws import DrawService
 from enforcement.services.plans import PermissionDeniedError, PlanService
@@ -30,11 +27,11 @@ from enforcement.services.publication import (
 )
 from random_sampler import seeds
 from random_sampler.draw import snapshot_hash
+from tests.factories import load_small_demo, user_named
 
 SEED = bytes.fromhex("3c" * 32)
 ITEMS = ["SCJG-GS-001", "SPAQ-JY-001", "TZSB-SY-001"]
 NOW = dt.datetime(2025, 3, 5, 2, 0, tzinfo=dt.UTC)
-FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 
 def _clock() -> dt.datetime:
@@ -43,19 +40,11 @@ def _clock() -> dt.datetime:
 
 @pytest.fixture
 def demo(db_session: Session) -> Session:
-    load_demo(db_session, generate(11, enterprises=300, inspectors=30), hasher=FAST_HASHER)
-    db_session.flush()
-    return db_session
-
-
-def _user(session: Session, username: str) -> User:
-    user = session.scalar(select(User).where(User.username == username))
-    assert user is not None
-    return user
+    return load_small_demo(db_session, 11)
 
 
 def _plan(session: Session, *, draw: bool = True) -> SamplingPlan:
-    supervisor = _user(session, "supervisor")
+    supervisor = user_named(session, "supervisor")
     service = PlanService(session, supervisor, clock=_clock)
     plan = service.create(
         code="2025-PUB-01",
@@ -76,7 +65,7 @@ def _plan(session: Session, *, draw: bool = True) -> SamplingPlan:
 @pytest.fixture
 def published(demo: Session) -> tuple[SamplingPlan, dict[str, Any]]:
     plan = _plan(demo)
-    bundle = PublicationService(demo, _user(demo, "supervisor"), clock=_clock).publish(plan)
+    bundle = PublicationService(demo, user_named(demo, "supervisor"), clock=_clock).publish(plan)
     demo.flush()
     return plan, bundle
 
@@ -86,7 +75,7 @@ def test_publish_marks_the_plan_and_the_bundle_verifies(
 ) -> None:
     plan, bundle = published
     assert plan.status is PlanStatus.PUBLISHED
-    assert plan.published_by_id == _user(demo, "supervisor").id and plan.published_at == NOW
+    assert plan.published_by_id == user_named(demo, "supervisor").id and plan.published_at == NOW
     trail = [row for row in audit.history(demo, plan) if row.action == "plan.publish"]
     assert len(trail) == 1 and trail[0].details["snapshot_hash"] == bundle["snapshot_hash"]
     assert bundle["database_snapshot_hash"] == plan.draw.snapshot_hash
@@ -181,12 +170,14 @@ def test_forged_snapshot_with_matching_hashes_is_caught_by_the_rerun(
 
 def test_publishing_an_undrawn_plan_or_with_the_wrong_role_is_refused(demo: Session) -> None:
     plan = _plan(demo, draw=False)
-    service = PublicationService(demo, _user(demo, "supervisor"), clock=_clock)
+    service = PublicationService(demo, user_named(demo, "supervisor"), clock=_clock)
     with pytest.raises(PlanStateError, match="publishing needs status drawn"):
         service.publish(plan)
-    DrawService(demo, _user(demo, "supervisor"), clock=_clock).draw(plan, SEED, "03 07 12 + 09")
+    DrawService(demo, user_named(demo, "supervisor"), clock=_clock).draw(
+        plan, SEED, "03 07 12 + 09"
+    )
     with pytest.raises(PermissionDeniedError, match="may not publish a sampling plan"):
-        PublicationService(demo, _user(demo, "inspector"), clock=_clock).publish(plan)
+        PublicationService(demo, user_named(demo, "inspector"), clock=_clock).publish(plan)
     assert plan.status is PlanStatus.DRAWN and plan.published_at is None
     assert not [row for row in audit.history(demo, plan) if row.action == "plan.publish"]
     service.publish(plan)

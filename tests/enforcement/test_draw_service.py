@@ -8,15 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from click.testing import CliRunner, Result
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from enforcement.cli import main
 from enforcement.db import make_engine
-from enforcement.demo.generate import generate
-from enforcement.demo.load import load_demo
 from enforcement.models import (
     Draw,
     Enterprise,
@@ -45,13 +42,13 @@ from tests.factories import (
     InspectionItemFactory,
     InspectorFactory,
     JurisdictionFactory,
+    load_small_demo,
+    user_named,
 )
 
 SEED = bytes.fromhex("5a" * 32)
 ITEMS = ["SCJG-GS-001", "SPAQ-JY-001", "TZSB-SY-001"]
 NOW = dt.datetime(2025, 3, 4, 2, 0, tzinfo=dt.UTC)
-# Cheap argon2 parameters: the demo users' passwords are not what these tests check.
-FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 
 def _clock() -> dt.datetime:
@@ -60,21 +57,13 @@ def _clock() -> dt.datetime:
 
 @pytest.fixture
 def demo(db_session: Session) -> Session:
-    load_demo(db_session, generate(7, enterprises=300, inspectors=30), hasher=FAST_HASHER)
-    db_session.flush()
-    return db_session
-
-
-def _user(session: Session, username: str) -> User:
-    user = session.scalar(select(User).where(User.username == username))
-    assert user is not None
-    return user
+    return load_small_demo(db_session, 7)
 
 
 def _committed_plan(
     session: Session, *, seed: bytes = SEED, source: str | None = None, **fields: Any
 ) -> SamplingPlan:
-    service = PlanService(session, _user(session, "supervisor"), clock=_clock)
+    service = PlanService(session, user_named(session, "supervisor"), clock=_clock)
     values: dict[str, Any] = {
         "code": "2025-DRAW-01",
         "title": "2025年抽查",
@@ -110,7 +99,7 @@ def _task_rows(draw: Draw) -> list[tuple[Any, ...]]:
 
 def test_full_cycle_creates_staffed_tasks_without_conflicts(demo: Session) -> None:
     plan = _committed_plan(demo)
-    supervisor = _user(demo, "supervisor")
+    supervisor = user_named(demo, "supervisor")
     draw = DrawService(demo, supervisor, clock=_clock).draw(plan, SEED, None)
     demo.flush()
     demo.expire_all()
@@ -185,7 +174,7 @@ def test_snapshot_is_in_scope_tier_b_and_never_inspected(demo: Session) -> None:
 
 def test_wrong_seed_is_refused_and_nothing_is_written(demo: Session) -> None:
     plan = _committed_plan(demo)
-    service = DrawService(demo, _user(demo, "supervisor"), clock=_clock)
+    service = DrawService(demo, user_named(demo, "supervisor"), clock=_clock)
     with pytest.raises(PlanValidationError) as refused:
         service.draw(plan, bytes.fromhex("a5" * 32), None)
     assert refused.value.field == "seed"
@@ -200,19 +189,19 @@ def test_wrong_seed_is_refused_and_nothing_is_written(demo: Session) -> None:
 def test_wrong_role_is_refused(demo: Session) -> None:
     plan = _committed_plan(demo)
     with pytest.raises(PermissionDeniedError, match="may not draw a sampling plan"):
-        DrawService(demo, _user(demo, "inspector")).draw(plan, SEED, None)
+        DrawService(demo, user_named(demo, "inspector")).draw(plan, SEED, None)
     assert plan.status is PlanStatus.SEED_COMMITTED
 
 
 def test_drawing_twice_or_too_early_is_refused(demo: Session) -> None:
     plan = _committed_plan(demo)
-    service = DrawService(demo, _user(demo, "supervisor"), clock=_clock)
+    service = DrawService(demo, user_named(demo, "supervisor"), clock=_clock)
     service.draw(plan, SEED, None)
     with pytest.raises(PlanStateError, match="can no longer change"):
         service.draw(plan, SEED, None)
     assert demo.scalar(select(func.count()).select_from(Draw)) == 1
 
-    planner = PlanService(demo, _user(demo, "supervisor"), clock=_clock)
+    planner = PlanService(demo, user_named(demo, "supervisor"), clock=_clock)
     draft = planner.create(
         code="2025-DRAW-02",
         title="草稿",
@@ -228,7 +217,7 @@ def test_drawing_twice_or_too_early_is_refused(demo: Session) -> None:
 
 
 def test_public_value_is_required_exactly_when_declared(demo: Session) -> None:
-    service = DrawService(demo, _user(demo, "supervisor"), clock=_clock)
+    service = DrawService(demo, user_named(demo, "supervisor"), clock=_clock)
     declared = _committed_plan(demo, source="福彩双色球 2025-03-04")
     with pytest.raises(PlanValidationError) as missing:
         service.draw(declared, SEED, "  ")
@@ -246,7 +235,7 @@ def test_public_value_is_required_exactly_when_declared(demo: Session) -> None:
 
 def test_same_inputs_and_seed_give_identical_tasks_after_rollback(demo: Session) -> None:
     plan = _committed_plan(demo)
-    supervisor = _user(demo, "supervisor")
+    supervisor = user_named(demo, "supervisor")
     results = []
     for _ in range(2):
         savepoint = demo.begin_nested()
@@ -446,7 +435,7 @@ def test_cli_draw_on_two_fresh_databases(
 
 def test_every_task_of_a_draw_is_stored(demo: Session) -> None:
     plan = _committed_plan(demo)
-    draw = DrawService(demo, _user(demo, "supervisor"), clock=_clock).draw(plan, SEED, None)
+    draw = DrawService(demo, user_named(demo, "supervisor"), clock=_clock).draw(plan, SEED, None)
     demo.flush()
     count = demo.scalar(
         select(func.count()).select_from(InspectionTask).where(InspectionTask.draw_id == draw.id)
