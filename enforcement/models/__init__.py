@@ -1,10 +1,11 @@
 """The system of record. Importing this package registers every table on ``Base.metadata``."""
 
-from enforcement.models.accounts import Role, User
+from enforcement.models.accounts import ApiToken, Role, User
 from enforcement.models.audit import AuditLog, AuditLogImmutableError
 from enforcement.models.base import SRID, Base, UTCDateTime, utcnow
 from enforcement.models.plans import (
     FROZEN_STATUSES,
+    CandidateSnapshot,
     Draw,
     InspectionTask,
     MemberRole,
@@ -33,9 +34,11 @@ from enforcement.models.registry import (
 __all__ = [
     "FROZEN_STATUSES",
     "SRID",
+    "ApiToken",
     "AuditLog",
     "AuditLogImmutableError",
     "Base",
+    "CandidateSnapshot",
     "Department",
     "Draw",
     "Enterprise",

@@ -1,4 +1,4 @@
-"""People who sign in: one account per person, with a role and a scope."""
+"""People who sign in: one account per person, with a role and a scope; their API tokens."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import enum
 from sqlalchemy import Boolean, ForeignKey, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from enforcement.models.base import Base, TimestampMixin, UTCDateTime, str_enum
+from enforcement.models.base import Base, TimestampMixin, UTCDateTime, str_enum, utcnow
 from enforcement.models.registry import Department, Enterprise, Inspector
 
 
@@ -40,3 +40,21 @@ class User(TimestampMixin, Base):
     department: Mapped[Department | None] = relationship()
     enterprise: Mapped[Enterprise | None] = relationship()
     inspector: Mapped[Inspector | None] = relationship()
+
+
+class ApiToken(Base):
+    """A bearer token of the JSON API (a tablet, a script). Only the SHA-256 of the secret is
+    stored, so a copy of the database cannot be used to sign in."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(100), default="")  # "tablet 3", "nightly export"
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Date,
     ForeignKey,
     Integer,
+    LargeBinary,
     SmallInteger,
     String,
     Table,
@@ -201,6 +202,22 @@ class SamplingPlan(TimestampMixin, Base):
         return self.due_date or dt.date(self.year, 12, 31)
 
 
+class CandidateSnapshot(Base):
+    """A draw's input arrays as stored at draw time (``random_sampler.archive``), addressed by
+    the SHA-256 of the archive's bytes. Rows are written once and never changed."""
+
+    __tablename__ = "candidate_snapshots"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    format: Mapped[str] = mapped_column(String(32))  # "suijian-snapshot/1"
+    snapshot_hash: Mapped[str] = mapped_column(String(64))  # the draw core's hash of the arrays
+    targets: Mapped[int] = mapped_column(Integer)
+    inspectors: Mapped[int] = mapped_column(Integer)
+    size: Mapped[int] = mapped_column(Integer)  # bytes of ``data``
+    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Draw(Base):
     """The one draw of a plan: what was computed, from which snapshot, by which algorithm."""
 
@@ -210,10 +227,15 @@ class Draw(Base):
     plan_id: Mapped[int] = mapped_column(ForeignKey("sampling_plans.id"), unique=True)
     algorithm_version: Mapped[str] = mapped_column(String(32))  # "suijian-draw/1"
     snapshot_hash: Mapped[str] = mapped_column(String(64))  # SHA-256 hex of the candidates
+    # The stored inputs; None only for draws made before snapshots were kept.
+    snapshot_sha256: Mapped[str | None] = mapped_column(
+        ForeignKey("candidate_snapshots.sha256"), index=True
+    )
     report: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     plan: Mapped[SamplingPlan] = relationship(back_populates="draw")
+    snapshot: Mapped[CandidateSnapshot | None] = relationship()
     tasks: Mapped[list[InspectionTask]] = relationship(
         back_populates="draw", cascade="all, delete-orphan", order_by="InspectionTask.id"
     )
@@ -347,6 +369,7 @@ def _guarded_attributes() -> frozenset[str]:
 
 __all__ = [
     "FROZEN_STATUSES",
+    "CandidateSnapshot",
     "Draw",
     "InspectionTask",
     "MemberRole",

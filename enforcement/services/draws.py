@@ -3,7 +3,8 @@
 ``DrawService.draw`` takes a plan from seed_committed to drawn in the caller's transaction
 (it flushes, never commits). The snapshot is read from the database in a fixed order
 (enterprises and inspectors by id, strata by label, items by code), so the same database
-and the same seed give the same draw, task for task.
+and the same seed give the same draw, task for task. The snapshot is stored with the draw
+(``candidate_snapshots``), so publishing and verifying later use exactly these inputs.
 
 Placeholders until the data exists (see docs/draws.md): every enterprise is in credit-risk
 tier "B" (there is no credit rating yet), and nobody has been inspected (months since the last
@@ -49,8 +50,10 @@ from enforcement.services.plans import (
     plan_spec,
     require_governing_role,
 )
+from enforcement.services.snapshots import store_snapshot
 from random_sampler import seeds
 from random_sampler.allocation import TIERS
+from random_sampler.archive import SnapshotArchive
 from random_sampler.draw import DrawResult, InspectorArrays, TargetArrays, TeamOptions, run_draw
 from random_sampler.teams import MAX_DEPARTMENTS
 
@@ -73,6 +76,18 @@ class Snapshot:
     inspectors: InspectorArrays
     items: tuple[InspectionItem, ...]  # column k of eligible_items
     departments: tuple[int, ...]  # department id of each department index
+
+    def archive(self) -> SnapshotArchive:
+        """The arrays with what maps their columns back to records, as stored with the draw."""
+        return SnapshotArchive(
+            targets=self.targets,
+            inspectors=self.inspectors,
+            meta={
+                "items": [item.code for item in self.items],
+                "item_ids": [item.id for item in self.items],
+                "departments": list(self.departments),
+            },
+        )
 
 
 class DrawService:
@@ -100,6 +115,7 @@ class DrawService:
         value = _check_inputs(plan, seed, public_value)
 
         snapshot = build_snapshot(self.session, plan)
+        stored = store_snapshot(self.session, snapshot.archive())
         result = run_draw(
             seed=bytes(seed),
             public_value=value,
@@ -118,6 +134,7 @@ class DrawService:
             plan=plan,
             algorithm_version=seeds.ALGORITHM_VERSION,
             snapshot_hash=report["snapshot_hash"],
+            snapshot=stored,
             report=report,
             created_at=now,
         )

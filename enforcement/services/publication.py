@@ -5,9 +5,9 @@ one JSON document with the plan, the commitment, the revealed seed and public va
 algorithm version, the candidate snapshot, its hash and the result. ``verify_bundle`` re-runs
 the draw from the bundle alone and names the first difference.
 
-The database keeps no copy of the snapshot, so publishing rebuilds it (``build_snapshot``)
-and insists that it hashes to the draw's stored snapshot hash; the workload of this draw's own
-open tasks, which did not exist at draw time, is taken off first.
+The bundle is built from the candidate snapshot stored with the draw (``candidate_snapshots``),
+so it shows exactly what the draw saw, however the registry has changed since (new
+enterprises, new ratings, the draw's own tasks adding to inspectors' workloads).
 
 Inspectors are pseudonymised: their ids become their index in the snapshot (the snapshot is
 ordered by id, so the order is kept) and nothing else about them is published. The team
@@ -42,12 +42,12 @@ from enforcement.models import (
     utcnow,
 )
 from enforcement.services import audit
-from enforcement.services.draws import OPEN_TASK_STATUSES, build_snapshot
 from enforcement.services.plans import (
     current_fields,
     plan_spec,
     require_governing_role,
 )
+from enforcement.services.snapshots import load_snapshot
 from random_sampler import seeds
 from random_sampler.allocation import TIERS, PlanSpec
 from random_sampler.draw import (
@@ -144,13 +144,17 @@ class PublicationService:
 
 def _bundle(session: Session, plan: SamplingPlan, draw: Draw) -> dict[str, Any]:
     seed = bytes.fromhex(plan.revealed_seed or "")
-    snapshot = build_snapshot(session, plan)
-    targets = snapshot.targets
-    inspectors = _as_at_draw(snapshot.inspectors, draw)
+    if draw.snapshot_sha256 is None:
+        raise PlanStateError(
+            f"plan {plan.code}: its draw kept no candidate snapshot, so no bundle can be built",
+            plan.status,
+        )
+    snapshot = load_snapshot(session, draw.snapshot_sha256)
+    targets, inspectors = snapshot.targets, snapshot.inspectors
     if snapshot_hash(targets, inspectors) != draw.snapshot_hash:
         raise PlanStateError(
-            f"plan {plan.code}: the candidates changed since the draw (the rebuilt snapshot "
-            f"does not hash to {draw.snapshot_hash}), so the bundle cannot be built",
+            f"plan {plan.code}: the stored candidate snapshot does not hash to the draw's "
+            f"{draw.snapshot_hash}, so the bundle cannot be built",
             plan.status,
         )
     public_inspectors = _pseudonymised(inspectors)
@@ -178,7 +182,7 @@ def _bundle(session: Session, plan: SamplingPlan, draw: Draw) -> dict[str, Any]:
             "code": plan.code,
             "title": plan.title,
             "year": plan.year,
-            "items": [item.code for item in snapshot.items],
+            "items": list(snapshot.meta["items"]),
             "jurisdictions": current_fields(plan)["jurisdictions"],
             "tier_ratios": {tier: float(plan.tier_ratios[tier]) for tier in TIERS},
             "budget": plan.budget,
@@ -207,30 +211,6 @@ def _bundle(session: Session, plan: SamplingPlan, draw: Draw) -> dict[str, Any]:
             "report": _json_ready(result.report),
         },
     }
-
-
-def _as_at_draw(inspectors: InspectorArrays, draw: Draw) -> InspectorArrays:
-    """The inspectors with the workload of this draw's own open tasks taken off."""
-    own: dict[int, int] = {}
-    for task in draw.tasks:
-        if task.status in OPEN_TASK_STATUSES:
-            for member in task.members:
-                own[member.inspector_id] = own.get(member.inspector_id, 0) + 1
-    if not own:
-        return inspectors
-    ids = inspectors.inspector_id.tolist()
-    workload = np.array(inspectors.workload, dtype=np.int32)
-    for i, inspector_id in enumerate(ids):
-        workload[i] -= own.get(inspector_id, 0)
-    return InspectorArrays(
-        inspector_id=inspectors.inspector_id,
-        department=inspectors.department,
-        active=inspectors.active,
-        workload=workload,
-        jurisdiction=inspectors.jurisdiction,
-        conflict_inspector=inspectors.conflict_inspector,
-        conflict_target=inspectors.conflict_target,
-    )
 
 
 def _pseudonymised(inspectors: InspectorArrays) -> InspectorArrays:
@@ -279,7 +259,7 @@ def _check_same_as_stored(
     )
     if not same:
         raise PlanStateError(
-            f"plan {plan.code}: re-running the draw from the rebuilt snapshot does not give "
+            f"plan {plan.code}: re-running the draw from the stored snapshot does not give "
             "the stored tasks, so the bundle cannot be built",
             plan.status,
         )

@@ -26,6 +26,7 @@ from enforcement.services.publication import (
     write_bundle,
 )
 from random_sampler import seeds
+from random_sampler.archive import SnapshotArchive
 from random_sampler.draw import snapshot_hash
 from tests.factories import load_small_demo, user_named
 
@@ -275,3 +276,35 @@ def test_verify_rejects_unreadable_arrays(published: tuple[SamplingPlan, dict[st
     bundle["snapshot"]["targets"]["stratum"] = bundle["snapshot"]["targets"]["stratum"][:-1]
     difference = verify_bundle(bundle)
     assert difference is not None and difference.startswith("bundle is malformed: "), difference
+
+
+def test_the_bundle_shows_the_inputs_stored_at_draw_time(demo: Session) -> None:
+    """Registry changes after the draw (a new enterprise, a retired inspector) do not change
+    what the bundle publishes: it is built from the snapshot stored with the draw."""
+    plan = _plan(demo)
+    stored = plan.draw.snapshot
+    assert stored is not None and stored.snapshot_hash == plan.draw.snapshot_hash
+    assert stored.targets > 0 and stored.size == len(stored.data)
+    at_draw = SnapshotArchive.from_bytes(stored.data).inspectors.active.tolist()
+    inspector = demo.scalars(
+        select(Inspector).where(Inspector.active).order_by(Inspector.id)
+    ).first()
+    inspector.active = False
+    template = plan.draw.tasks[0].enterprise
+    demo.add(
+        type(template)(
+            natural_key="late-arrival",
+            name="后来登记的企业",
+            jurisdiction_id=template.jurisdiction_id,
+            status=template.status,
+            entity_type=template.entity_type,
+            industry_code=template.industry_code,
+        )
+    )
+    demo.flush()
+
+    bundle = PublicationService(demo, user_named(demo, "supervisor"), clock=_clock).publish(plan)
+    assert bundle["database_snapshot_hash"] == plan.draw.snapshot_hash
+    assert len(bundle["snapshot"]["targets"]["target_id"]) == stored.targets
+    assert bundle["snapshot"]["inspectors"]["active"] == at_draw
+    assert verify_bundle(bundle) is None
