@@ -108,7 +108,7 @@ class DrawService:
         gives ``PlanImmutableError``) and ``PlanValidationError`` naming ``seed`` or
         ``public_value``.
         """
-        require_governing_role(self.actor, "draw a sampling plan")
+        require_governing_role(self.actor, "draw a sampling plan", plan.departments)
         self.session.flush()
         self.session.refresh(plan, with_for_update=True)  # concurrent draws serialise
         _require_drawable(plan)

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, object_session
 
 from enforcement.models import (
     FROZEN_STATUSES,
+    Department,
     InspectionItem,
     Jurisdiction,
     PlanError,
@@ -88,11 +89,12 @@ class PlanNotFoundError(PlanError, LookupError):
 
 
 class PermissionDeniedError(PlanError):
-    """The acting user's role (or an inactive account) does not allow the action."""
+    """The acting user's role, department or inactive account does not allow the action."""
 
-    def __init__(self, user: User, action: str) -> None:
+    def __init__(self, user: User, action: str, why: str | None = None) -> None:
         allowed = " or ".join(sorted(role.value for role in GOVERNING_ROLES))
-        why = "the account is inactive" if not user.active else f"it needs the role {allowed}"
+        if why is None:
+            why = "the account is inactive" if not user.active else f"it needs the role {allowed}"
         super().__init__(
             f"user {user.username} (role {Role(user.role).value}) may not {action}: {why}"
         )
@@ -100,10 +102,28 @@ class PermissionDeniedError(PlanError):
         self.action = action
 
 
-def require_governing_role(actor: User, action: str) -> None:
-    """Only an active supervisor or administrator may govern plans (approve, draw, publish)."""
+def require_governing_role(
+    actor: User, action: str, departments: Iterable[Department] | None = None
+) -> None:
+    """Only an active supervisor or administrator may govern plans (approve, draw, publish).
+
+    Department scope: a supervisor attached to a department governs only plans that involve
+    it (a joint plan involves every department with an item in it); a supervisor without a
+    department works for the whole bureau, as does an administrator.
+    """
     if not actor.active or Role(actor.role) not in GOVERNING_ROLES:
         raise PermissionDeniedError(actor, action)
+    if departments is not None and not in_department_scope(actor, departments):
+        raise PermissionDeniedError(
+            actor, action, "the plan does not involve the user's department"
+        )
+
+
+def in_department_scope(actor: User, departments: Iterable[Department]) -> bool:
+    """Whether ``actor`` may see and govern a plan involving ``departments``."""
+    if Role(actor.role) is Role.ADMIN or actor.department_id is None:
+        return True
+    return any(department.id == actor.department_id for department in departments)
 
 
 def new_secret_seed() -> bytes:
@@ -130,6 +150,11 @@ class PlanService:
         self._require_role("create a sampling plan")
         _reject_unknown(fields)
         values = self._validate({**FIELDS, **fields}, plan=None)
+        require_governing_role(
+            self.actor,
+            "create a sampling plan",
+            {item.department for item in values["items"]},
+        )
         now = self.clock()
         plan = SamplingPlan(status=PlanStatus.DRAFT, created_by=self.actor, created_at=now)
         _apply(plan, values)
@@ -140,12 +165,15 @@ class PlanService:
 
     def update(self, plan: SamplingPlan, **changes: Any) -> SamplingPlan:
         """Change fields of a draft plan; the audit row lists each change (from, to)."""
-        self._require_role("edit a sampling plan")
+        self._require_role("edit a sampling plan", plan)
         _reject_unknown(changes)
         self._lock(plan)
         self._require_status(plan, "edit", PlanStatus.DRAFT)
         before = current_fields(plan)
         values = self._validate({**before, **changes}, plan=plan)
+        require_governing_role(
+            self.actor, "edit a sampling plan", {item.department for item in values["items"]}
+        )
         after = {name: _comparable(values, changes, name) for name in changes}
         changed = {
             name: {"from": _json(before[name]), "to": _json(after[name])}
@@ -163,7 +191,7 @@ class PlanService:
 
     def approve(self, plan: SamplingPlan) -> SamplingPlan:
         """draft → approved. The plan is validated again (an item may have been retired)."""
-        self._require_role("approve a sampling plan")
+        self._require_role("approve a sampling plan", plan)
         self._lock(plan)
         self._require_status(plan, "approve", PlanStatus.DRAFT)
         self._validate(current_fields(plan), plan=plan)
@@ -186,7 +214,7 @@ class PlanService:
         lottery draw, a randomness beacon pulse) the draw will mix in; it cannot be chosen
         later, so whoever knows the seed still cannot predict or steer the draw.
         """
-        self._require_role("commit the seed of a sampling plan")
+        self._require_role("commit the seed of a sampling plan", plan)
         self._lock(plan)
         self._require_status(plan, "commit a seed", PlanStatus.APPROVED)
         clean = self._validate_commitment(commitment, plan)
@@ -208,7 +236,7 @@ class PlanService:
         Allowed once the seed is committed (committed, drawn or published); the old plan is
         left as it is. ``code`` defaults to the first free "<original code>-R<n>".
         """
-        self._require_role("redraw a sampling plan")
+        self._require_role("redraw a sampling plan", plan)
         self._lock(plan)
         allowed = (PlanStatus.SEED_COMMITTED, PlanStatus.DRAWN, PlanStatus.PUBLISHED)
         if plan.status not in allowed:
@@ -269,8 +297,8 @@ class PlanService:
 
     # ------------------------------------------------------------------ checks
 
-    def _require_role(self, action: str) -> None:
-        require_governing_role(self.actor, action)
+    def _require_role(self, action: str, plan: SamplingPlan | None = None) -> None:
+        require_governing_role(self.actor, action, None if plan is None else plan.departments)
 
     def _lock(self, plan: SamplingPlan) -> None:
         """Reload the plan under a row lock (PostgreSQL) so concurrent transitions serialise
@@ -715,6 +743,7 @@ __all__ = [
     "PlanValidationError",
     "current_fields",
     "get_plan",
+    "in_department_scope",
     "list_plans",
     "new_secret_seed",
     "plan_spec",

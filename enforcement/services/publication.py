@@ -105,7 +105,7 @@ class PublicationService:
         Raises ``PermissionDeniedError`` (role) and ``PlanStateError`` (status, or a candidate
         snapshot that no longer matches the draw). A refused publication writes nothing.
         """
-        require_governing_role(self.actor, "publish a sampling plan")
+        require_governing_role(self.actor, "publish a sampling plan", plan.departments)
         self.session.flush()
         self.session.refresh(plan, with_for_update=True)  # concurrent publications serialise
         if plan.status is not PlanStatus.DRAWN or plan.draw is None:

@@ -368,6 +368,32 @@ def test_a_commitment_cannot_serve_two_plans(
         service.commit_seed(second, first.seed_commitment)
 
 
+def test_a_department_supervisor_governs_only_plans_involving_the_department(
+    db_session: Session, make_user: Callable[..., User], registry: dict[str, Any]
+) -> None:
+    market, food = registry["departments"]
+    market_head = PlanService(db_session, make_user("m", Role.SUPERVISOR, department_id=market.id))
+    food_head = PlanService(db_session, make_user("f", Role.SUPERVISOR, department_id=food.id))
+
+    with pytest.raises(PermissionDeniedError, match="does not involve the user's department"):
+        food_head.create(**_fields(code="MARKET-ONLY", items=["SCJG-GS-001"]))
+    market_only = market_head.create(**_fields(code="MARKET-ONLY", items=["SCJG-GS-001"]))
+    with pytest.raises(PermissionDeniedError, match="does not involve"):
+        food_head.approve(market_only)
+    with pytest.raises(PermissionDeniedError, match="does not involve"):
+        market_head.update(market_only, items=["SPAQ-JY-001"])  # would hand it to food
+    assert market_only.status is PlanStatus.DRAFT and [i.code for i in market_only.items] == [
+        "SCJG-GS-001"
+    ]
+
+    joint = market_head.create(**_fields(code="JOINT"))  # market and food items
+    food_head.approve(joint)  # a joint plan is governed by every department in it
+    assert joint.status is PlanStatus.APPROVED
+    bureau = PlanService(db_session, make_user("head", Role.SUPERVISOR))  # no department
+    bureau.approve(market_only)
+    assert market_only.status is PlanStatus.APPROVED
+
+
 def test_roles_are_enforced(
     db_session: Session,
     service: PlanService,
