@@ -62,6 +62,8 @@ def includeme(config: Configurator) -> None:
     config.include(".queue")
     config.include(".templating")
     config.include(".routes")
+    config.include(".openapi")
     config.include(".api_errors")
     config.add_static_view("static", "mobile_api:static", cache_max_age=3600)
     config.scan(".views")
+    config.scan(".api")

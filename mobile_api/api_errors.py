@@ -16,7 +16,14 @@ from pyramid.httpexceptions import HTTPException, HTTPForbidden, HTTPNotFound
 from pyramid.i18n import TranslationString
 from pyramid.request import Request
 from pyramid.response import Response
+from pyramid_openapi3.exceptions import RequestValidationError, ResponseValidationError
 
+from enforcement.services.plans import (
+    PermissionDeniedError,
+    PlanNotFoundError,
+    PlanStateError,
+    PlanValidationError,
+)
 from mobile_api.i18n import _
 
 log = logging.getLogger(__name__)
@@ -31,6 +38,7 @@ ERRORS: dict[int, tuple[str, TranslationString]] = {
     404: ("not_found", _("There is nothing at this address.")),
     405: ("method_not_allowed", _("This method is not allowed here.")),
     409: ("conflict", _("The request conflicts with the current state of the data.")),
+    412: ("precondition_failed", _("The record has changed since you read it; reload it.")),
     422: ("validation_failed", _("Some fields are not valid.")),
     500: ("internal_error", _("Something went wrong on our side; it has been logged.")),
 }
@@ -100,6 +108,63 @@ def http_exception_view(exc: HTTPException, request: Request) -> Response:
     return response
 
 
+#: Domain exceptions of the services and the status each answers with (most specific first:
+#: the first matching class wins).
+DOMAIN_ERRORS: tuple[tuple[type[Exception], int], ...] = (
+    (PermissionDeniedError, 403),
+    (PlanNotFoundError, 404),
+    (PlanValidationError, 422),
+    (PlanStateError, 409),
+)
+
+
+def domain_error_view(exc: Exception, request: Request) -> Response:
+    """A service's refusal: the stable code of its status, the service's own explanation in
+    ``detail``, and for validation errors each field with its reason."""
+    status = next(code for kind, code in DOMAIN_ERRORS if isinstance(exc, kind))
+    fields = dict(getattr(exc, "errors", {}) or {}) if status == 422 else None
+    response = envelope(request, status, None, None, fields)
+    body = json.loads(response.text)
+    body["error"]["detail"] = str(exc)
+    response.text = json.dumps(body, ensure_ascii=False)
+    return response
+
+
+def openapi_error_view(exc: RequestValidationError, request: Request) -> Response:
+    """A request that does not match the OpenAPI document: 422 naming each field (400 when
+    the body is not JSON at all)."""
+    if any("deserialize" in str(error).lower() for error in exc.errors):
+        return envelope(request, 400, _("The request body is not valid JSON."))
+    fields: dict[str, str | TranslationString] = {}
+    for error in exc.errors:
+        for name, reason in _openapi_fields(error):
+            fields.setdefault(name, reason)
+    return envelope(request, 422, None, None, fields or {"request": str(exc)})
+
+
+def _openapi_fields(error: Exception) -> list[tuple[str, str]]:
+    """(field path, reason) pairs from an openapi-core error and its schema errors."""
+    found: list[tuple[str, str]] = []
+    cause = error.__cause__ or error
+    schema_errors = getattr(cause, "schema_errors", None)
+    if schema_errors:
+        for schema_error in schema_errors:
+            path = ".".join(str(p) for p in schema_error.absolute_path)
+            if not path and schema_error.validator == "required":
+                path = str(schema_error.message).split("'")[1]
+            found.append((path or "body", schema_error.message))
+        return found
+    name = getattr(cause, "name", None) or getattr(error, "name", None)
+    found.append((str(name) if name else "request", str(cause)))
+    return found
+
+
+def invalid_response_view(exc: ResponseValidationError, request: Request) -> Response:
+    """A response that breaks the OpenAPI document is our bug: logged, answered with 500."""
+    log.error("response of %s %s breaks the API document: %s", request.method, request.path, exc)
+    return envelope(request, 500)
+
+
 def unexpected_error_view(exc: Exception, request: Request) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.path_qs)
     return envelope(request, 500)
@@ -109,6 +174,14 @@ def includeme(config: Configurator) -> None:
     # The path predicate keeps these to the API; more specific contexts first, since
     # Pyramid picks the view by exception class before it looks at predicates.
     config.add_exception_view(api_error_view, context=ApiError, path_info=API_PATHS)
+    for kind, _status in DOMAIN_ERRORS:
+        config.add_exception_view(domain_error_view, context=kind, path_info=API_PATHS)
+    config.add_exception_view(
+        openapi_error_view, context=RequestValidationError, path_info=API_PATHS
+    )
+    config.add_exception_view(
+        invalid_response_view, context=ResponseValidationError, path_info=API_PATHS
+    )
     for context in (HTTPNotFound, HTTPForbidden, HTTPException):
         config.add_exception_view(http_exception_view, context=context, path_info=API_PATHS)
     config.add_exception_view(unexpected_error_view, context=Exception, path_info=API_PATHS)

@@ -1,7 +1,8 @@
 """Languages: Chinese (zh_CN) by default, English on request; gettext catalogues in locale/.
 
 The locale comes from ``?_LOCALE_=`` (this request), then the ``_LOCALE_`` cookie (set by the
-language switch), then the signed-in user's preference, then the default.
+language switch), then the signed-in user's preference, then the ``Accept-Language`` header
+(API clients), then the default.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ def negotiate_locale(request: Request) -> str | None:
             return locale
     if request.authenticated_userid is not None:
         return normalise_locale(getattr(request.identity, "locale", None))
+    if "Accept-Language" in request.headers:
+        return normalise_locale(request.accept_language.lookup(["zh", "en"], default="zh"))
     return None  # Pyramid then uses pyramid.default_locale_name
 
 

@@ -12,15 +12,18 @@ from pyramid.request import Request, RequestLocalCache
 from pyramid.security import Allowed, Denied
 
 from enforcement.models import Role, User
+from enforcement.services.tokens import TokenService
 
 
 class Permission(enum.StrEnum):
     VIEW_DIRECTORY = "directory.view"  # the enterprise directory (名录库)
+    GOVERN_PLANS = "plans.govern"  # sampling plans and draws; department scope in services
+    AUTHENTICATED = "authenticated"  # any signed-in account (its own profile, its tokens)
 
 
 #: What each role may do. Admin may do everything.
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.SUPERVISOR: frozenset({Permission.VIEW_DIRECTORY}),
+    Role.SUPERVISOR: frozenset({Permission.VIEW_DIRECTORY, Permission.GOVERN_PLANS}),
     Role.INSPECTOR: frozenset({Permission.VIEW_DIRECTORY}),
     Role.LIAISON: frozenset(),
     Role.ENTERPRISE: frozenset(),
@@ -34,7 +37,10 @@ def role_principal(role: Role | str) -> str:
 class Root:
     """The root resource; its ACL is ``ROLE_PERMISSIONS`` spelt in Pyramid's terms."""
 
-    __acl__: list[tuple[Any, ...]] = [(Allow, role_principal(Role.ADMIN), ALL_PERMISSIONS)] + [
+    __acl__: list[tuple[Any, ...]] = [
+        (Allow, role_principal(Role.ADMIN), ALL_PERMISSIONS),
+        (Allow, Authenticated, Permission.AUTHENTICATED),
+    ] + [
         (Allow, role_principal(role), sorted(permissions))
         for role, permissions in ROLE_PERMISSIONS.items()
         if permissions
@@ -44,8 +50,26 @@ class Root:
         self.request = request
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def bearer_secret(request: Request) -> str | None:
+    """The token of an ``Authorization: Bearer …`` header, or None."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        return None
+    return secret.strip()
+
+
 class SecurityPolicy:
-    """Pyramid 2 security policy: the session holds the user id, the database the rest."""
+    """Pyramid 2 security policy: a bearer token (API clients) or the session (pages) names
+    the user; the database holds the rest.
+
+    A state-changing API request must carry a token: the session cookie is not accepted
+    there, so no other site can make a signed-in browser change data through the API (CSRF).
+    A request with an invalid token is anonymous, whatever its cookie says.
+    """
 
     def __init__(self) -> None:
         self.helper = SessionAuthenticationHelper()
@@ -53,6 +77,13 @@ class SecurityPolicy:
         self.identity_cache = RequestLocalCache(self._load_identity)
 
     def _load_identity(self, request: Request) -> User | None:
+        secret = bearer_secret(request)
+        if secret is not None:
+            token = TokenService(request.dbsession).authenticate(secret)
+            request.api_token = token
+            return None if token is None else token.user
+        if request.path_info.startswith("/api/") and request.method not in SAFE_METHODS:
+            return None
         userid = self.helper.authenticated_userid(request)
         if userid is None:
             return None
@@ -85,5 +116,6 @@ class SecurityPolicy:
 
 
 def includeme(config: Configurator) -> None:
+    config.add_request_method(lambda request: None, "api_token", reify=True)
     config.set_root_factory(Root)
     config.set_security_policy(SecurityPolicy())

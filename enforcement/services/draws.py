@@ -14,6 +14,7 @@ inspection NaN, inspections this year 0).
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -116,18 +117,21 @@ class DrawService:
 
         snapshot = build_snapshot(self.session, plan)
         stored = store_snapshot(self.session, snapshot.archive())
-        result = run_draw(
-            seed=bytes(seed),
-            public_value=value,
-            plan=plan_spec(plan),
-            targets=snapshot.targets,
-            inspectors=snapshot.inspectors,
-            team_options=TeamOptions(
-                team_size=plan.team_size,
-                workload_cap=plan.workload_cap,
-                recuse_same_jurisdiction=plan.recuse_same_jurisdiction,
-            ),
-        )
+        try:
+            result = run_draw(
+                seed=bytes(seed),
+                public_value=value,
+                plan=plan_spec(plan),
+                targets=snapshot.targets,
+                inspectors=snapshot.inspectors,
+                team_options=TeamOptions(
+                    team_size=plan.team_size,
+                    workload_cap=plan.workload_cap,
+                    recuse_same_jurisdiction=plan.recuse_same_jurisdiction,
+                ),
+            )
+        except ValueError as exc:
+            raise _as_plan_error(exc) from exc
         report = result.report
         now = self.clock()
         draw = Draw(
@@ -190,6 +194,21 @@ def draw_summary(draw: Draw) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------- checks
+
+
+_CORE_FIELD = re.compile(r"^(?:plan|team_options)\.(\w+)")
+
+
+def _as_plan_error(exc: ValueError) -> Exception:
+    """The draw core's refusal of a plan parameter (it names "plan.<field>", e.g. a budget
+    above the candidates) as the plan field's validation error; anything else unchanged."""
+    match = _CORE_FIELD.match(str(exc))
+    if match is None:
+        return exc
+    field = {"tier_ratio": "tier_ratios"}.get(match.group(1), match.group(1))
+    return PlanValidationError(
+        {field: f"{exc}; the plan cannot be drawn as it is: start a redraw with a new value"}
+    )
 
 
 def _require_drawable(plan: SamplingPlan) -> None:

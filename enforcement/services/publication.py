@@ -139,6 +139,20 @@ class PublicationService:
         return bundle
 
 
+def published_bundle(session: Session, plan: SamplingPlan) -> dict[str, Any]:
+    """The bundle of a published plan, rebuilt from the stored snapshot: the same document
+    ``publish`` returned (anyone may fetch it; it holds no personal data)."""
+    if plan.status is not PlanStatus.PUBLISHED or plan.draw is None or plan.published_at is None:
+        raise PlanStateError(
+            f"plan {plan.code} is {plan.status.value}: only a published plan has a bundle",
+            plan.status,
+            (PlanStatus.PUBLISHED,),
+        )
+    bundle = _bundle(session, plan, plan.draw)
+    bundle["published_at"] = plan.published_at.astimezone(dt.UTC).isoformat()
+    return bundle
+
+
 # ---------------------------------------------------------------------- building
 
 
@@ -472,6 +486,7 @@ __all__ = [
     "BUNDLE_FORMAT",
     "BundleError",
     "PublicationService",
+    "published_bundle",
     "read_bundle",
     "snapshot_arrays",
     "verify_bundle",
