@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from celery import Task
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from enforcement import distributed_draw
 from enforcement.services.jurisdictions import reassign_enterprises
 from enforcement.worker import celery_app, task_session
 
@@ -54,3 +55,64 @@ def reassign_jurisdictions(self: Task) -> dict[str, int]:
         counts = reassign_enterprises(session)
     log.info("jurisdictions reassigned: %s", counts)
     return counts
+
+
+# --- distributed draws (enforcement.distributed_draw) ----------------------------------------
+
+
+@celery_app.task(
+    bind=True,
+    name="enforcement.tasks.draw_part",
+    autoretry_for=TRANSIENT_DB_ERRORS,
+    retry_backoff=2,
+    retry_backoff_max=60,
+    retry_jitter=True,
+    max_retries=6,
+)
+def draw_part(
+    self: Task,
+    *,
+    snapshot_sha256: str,
+    plan: dict[str, Any],
+    key: str,
+    allocation: str,
+    strata: list[int],
+    group: int,
+    groups: int,
+) -> dict[str, Any]:
+    """Draw one group of strata of a stored snapshot (pure: a retry gives the same bytes)."""
+    with task_session(self.app) as session:
+        return distributed_draw.compute_part(
+            session,
+            snapshot_sha256=snapshot_sha256,
+            plan=plan,
+            key=key,
+            allocation=allocation,
+            strata=strata,
+            group=group,
+            groups=groups,
+        )
+
+
+@celery_app.task(
+    bind=True,
+    name="enforcement.tasks.merge_draw_parts",
+    autoretry_for=TRANSIENT_DB_ERRORS,
+    retry_backoff=2,
+    retry_backoff_max=60,
+    retry_jitter=True,
+    max_retries=6,
+)
+def merge_draw_parts(
+    self: Task,
+    parts: list[dict[str, Any]],
+    *,
+    snapshot_sha256: str,
+    plan: dict[str, Any],
+    key: str,
+) -> dict[str, Any]:
+    """The chord callback of a distributed draw: merge the parts into the whole selection."""
+    with task_session(self.app) as session:
+        return distributed_draw.merge_parts(
+            session, parts, snapshot_sha256=snapshot_sha256, plan=plan, key=key
+        )

@@ -1,0 +1,531 @@
+"""Distributed draws: the strata of one draw computed by Celery workers and merged in a chord.
+
+Every stratum has its own generator, seeded with ``HMAC(draw key, stratum label)``
+(``random_sampler.seeds``), so any group of strata can be drawn on its own. The client
+(``distributed_selection``) reads the stored candidate snapshot, computes the allocation of the
+whole draw once, splits the strata into balanced groups and sends a chord:
+
+* header: one ``enforcement.tasks.draw_part`` per group. A part loads the snapshot by its
+  SHA-256, keeps only the rows of its strata (``strata_rows`` + ``TargetArrays.take``) and draws
+  them with the whole draw's allocation (``draw_targets(strata=..., allocation=...)``);
+* body: ``enforcement.tasks.merge_draw_parts`` merges the parts (``merge_strata``, which also
+  runs the global item-coverage step) and returns the merged ``Selection``.
+
+The result is the one-process ``run_draw`` selection, array for array: the allocation, the
+per-stratum draws and the coverage step are the same computations on the same inputs. Teams
+and the report are not distributed: the caller runs ``finish_draw`` on the merged selection.
+
+Task arguments and results are JSON (the app's serializer). Arrays travel as a deterministic
+``.npz`` (fixed entry order and timestamps, deflated) in base64 (``encode_selection``,
+``encode_allocation``); plans as ``PlanSpec.as_dict()``; the draw key (not the seed) as hex.
+Every task is a pure function of its arguments and the content-addressed snapshot, so a part
+that is retried (late acknowledgement, a lost worker) returns the same bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import heapq
+import io
+import json
+import re
+import zipfile
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from celery import Celery, chord
+from celery.exceptions import TimeoutError as CeleryTimeoutError
+from celery.result import AsyncResult, GroupResult
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from enforcement.services.snapshots import SnapshotMissingError, load_snapshot
+from enforcement.worker import task_session
+from random_sampler.allocation import Allocation, PlanSpec
+from random_sampler.draw import draw_allocation, merge_strata, strata_rows
+from random_sampler.seeds import draw_key
+from random_sampler.select import Selection, draw_targets
+
+SELECTION_FORMAT = "suijian-selection/1"
+ALLOCATION_FORMAT = "suijian-allocation/1"
+DRAW_PART_TASK = "enforcement.tasks.draw_part"
+MERGE_TASK = "enforcement.tasks.merge_draw_parts"
+
+_META = "meta.json"
+_FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # no wall clock in the bytes: same arrays, same encoding
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_ALLOCATION_ARRAYS = ("stratum_size", "ratio", "expected", "count")
+_ALLOCATION_FLOATS = ("budget", "scale", "u")
+_SELECTION_ARRAYS = tuple(f.name for f in dataclasses.fields(Selection) if f.name != "allocation")
+_PLAN_FIELDS = tuple(f.name for f in dataclasses.fields(PlanSpec))
+_LABELS_SHOWN = 5  # stratum labels named in an error message before "and N more"
+
+
+class EncodingError(ValueError):
+    """An encoded selection, allocation or plan that cannot be read (says what is wrong)."""
+
+
+class DrawPartError(ValueError):
+    """A part (or the merge) of a distributed draw failed; raised in the worker, names the
+    stratum group. Database errors are not wrapped, so transient ones are retried."""
+
+
+class DistributedDrawError(RuntimeError):
+    """A distributed draw did not complete: names the failed stratum group and the cause."""
+
+
+# --------------------------------------------------------------------------- encodings
+
+
+def _pack(fmt: str, meta: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> str:
+    """Base64 of a deflated zip: ``meta.json`` then one ``.npy`` per array, in the given order."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        header = json.dumps({"format": fmt, **meta}, ensure_ascii=False, sort_keys=True)
+        _write(archive, _META, header.encode())
+        for name, value in arrays.items():
+            npy = io.BytesIO()
+            np.lib.format.write_array(npy, np.ascontiguousarray(value), allow_pickle=False)
+            _write(archive, f"{name}.npy", npy.getvalue())
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _write(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
+    info = zipfile.ZipInfo(name, date_time=_FIXED_TIME)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16
+    archive.writestr(info, data, compresslevel=6)
+
+
+def _unpack(fmt: str, text: object) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    if not isinstance(text, str):
+        raise EncodingError(f"{fmt}: expected a base64 string, got {type(text).__name__}")
+    try:
+        data = base64.b64decode(text.encode("ascii"), validate=True)
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            meta = json.loads(archive.read(_META))
+            arrays = {
+                name[: -len(".npy")]: np.load(io.BytesIO(archive.read(name)), allow_pickle=False)
+                for name in archive.namelist()
+                if name.endswith(".npy")
+            }
+    except (binascii.Error, UnicodeEncodeError, zipfile.BadZipFile, KeyError, ValueError) as exc:
+        raise EncodingError(f"{fmt}: unreadable encoding ({exc})") from exc
+    if not isinstance(meta, dict) or meta.get("format") != fmt:
+        found = meta.get("format") if isinstance(meta, dict) else None
+        raise EncodingError(f"{fmt}: the encoding is of format {found!r}")
+    return meta, arrays
+
+
+def _hex_float(value: float | None) -> str | None:
+    return None if value is None else float(value).hex()  # exact, and valid JSON for inf/nan
+
+
+def _from_hex(value: object, name: str) -> float | None:
+    if value is None:
+        return None
+    try:
+        return float.fromhex(str(value))
+    except ValueError as exc:
+        raise EncodingError(f"allocation.{name}: not a hex float: {value!r}") from exc
+
+
+def _allocation_parts(allocation: Allocation) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    meta = {
+        "method": allocation.method,
+        "stratum_labels": list(allocation.stratum_labels),
+        **{name: _hex_float(getattr(allocation, name)) for name in _ALLOCATION_FLOATS},
+    }
+    arrays = {
+        f"allocation.{name}": getattr(allocation, name)
+        for name in _ALLOCATION_ARRAYS
+        if getattr(allocation, name) is not None
+    }
+    return meta, arrays
+
+
+def _allocation_from(meta: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> Allocation:
+    missing = [f"allocation.{n}" for n in _ALLOCATION_ARRAYS[:3] if f"allocation.{n}" not in arrays]
+    missing += [f"allocation.{n}" for n in ("method", "stratum_labels") if n not in meta]
+    if missing:
+        raise EncodingError(f"the encoding has no {', '.join(missing)}")
+    budget = _from_hex(meta.get("budget"), "budget")
+    scale = _from_hex(meta.get("scale"), "scale")
+    if budget is None or scale is None:
+        raise EncodingError("allocation.budget and allocation.scale are required")
+    return Allocation(
+        method=str(meta["method"]),
+        stratum_labels=tuple(meta["stratum_labels"]),
+        stratum_size=arrays["allocation.stratum_size"],
+        ratio=arrays["allocation.ratio"],
+        expected=arrays["allocation.expected"],
+        count=arrays.get("allocation.count"),
+        budget=budget,
+        scale=scale,
+        u=_from_hex(meta.get("u"), "u"),
+    )
+
+
+def encode_allocation(allocation: Allocation) -> str:
+    """The allocation as a JSON-safe string (exact: arrays as ``.npy``, floats as hex)."""
+    meta, arrays = _allocation_parts(allocation)
+    return _pack(ALLOCATION_FORMAT, {"allocation": meta}, arrays)
+
+
+def decode_allocation(text: str) -> Allocation:
+    """The allocation encoded by ``encode_allocation``; ``EncodingError`` says what is wrong."""
+    meta, arrays = _unpack(ALLOCATION_FORMAT, text)
+    return _allocation_from(meta.get("allocation") or {}, arrays)
+
+
+def encode_selection(selection: Selection) -> str:
+    """Every array of ``selection`` (dtypes and shapes kept) and its allocation, as a
+    JSON-safe string. Deterministic: the same selection always gives the same string."""
+    meta, allocation_arrays = _allocation_parts(selection.allocation)
+    arrays = {name: getattr(selection, name) for name in _SELECTION_ARRAYS}
+    return _pack(SELECTION_FORMAT, {"allocation": meta}, {**arrays, **allocation_arrays})
+
+
+def decode_selection(text: str) -> Selection:
+    """The selection encoded by ``encode_selection``; ``EncodingError`` says what is wrong."""
+    meta, arrays = _unpack(SELECTION_FORMAT, text)
+    missing = [name for name in _SELECTION_ARRAYS if name not in arrays]
+    if missing:
+        raise EncodingError(f"{SELECTION_FORMAT}: missing array(s) {', '.join(missing)}")
+    allocation = _allocation_from(meta.get("allocation") or {}, arrays)
+    return Selection(**{name: arrays[name] for name in _SELECTION_ARRAYS}, allocation=allocation)
+
+
+def encode_plan(plan: PlanSpec) -> dict[str, Any]:
+    """The plan as JSON values (``PlanSpec.as_dict``; an int/float ``alternates_per_stratum``
+    keeps its type through JSON)."""
+    return plan.as_dict()
+
+
+def decode_plan(value: Mapping[str, Any]) -> PlanSpec:
+    """A ``PlanSpec`` from ``encode_plan``'s values; a bad field raises ValueError naming it."""
+    if not isinstance(value, Mapping):
+        raise EncodingError(f"plan must be a JSON object, got {type(value).__name__}")
+    unknown = sorted(set(value) - set(_PLAN_FIELDS))
+    if unknown:
+        raise EncodingError(f"plan: unknown field(s) {', '.join(unknown)}")
+    if "tier_ratio" not in value:
+        raise EncodingError("plan.tier_ratio is required")
+    ratios = value["tier_ratio"]
+    if not isinstance(ratios, list | tuple):
+        raise EncodingError(f"plan.tier_ratio must be a list of 4 numbers, got {ratios!r}")
+    return PlanSpec(**{**value, "tier_ratio": tuple(ratios)})
+
+
+def _decode_key(key: object) -> bytes:
+    try:
+        data = bytes.fromhex(str(key))
+    except ValueError as exc:
+        raise EncodingError(f"key must be hex, got {key!r}") from exc
+    if len(data) != 32:
+        raise EncodingError(f"key must be 32 bytes (64 hex digits), got {len(data)} bytes")
+    return data
+
+
+def _check_sha256(value: object) -> str:
+    if not isinstance(value, str) or not _SHA256.fullmatch(value):
+        raise ValueError(f"snapshot_sha256 must be 64 lowercase hex digits, got {value!r}")
+    return value
+
+
+# --------------------------------------------------------------------------- groups
+
+
+def balanced_groups(weights: Sequence[int] | np.ndarray, parts: int) -> list[tuple[int, ...]]:
+    """Split strata 0..S-1 into at most ``parts`` non-empty groups of similar total weight.
+
+    Greedy longest-processing-time: strata by weight (descending, then code) go one by one to
+    the lightest group (fewest strata, then lowest index, on ties). Deterministic; each group
+    is returned sorted. There are ``min(parts, S)`` groups.
+    """
+    if isinstance(parts, bool) or not isinstance(parts, int | np.integer) or parts < 1:
+        raise ValueError(f"parts must be a whole number >= 1, got {parts!r}")
+    weight = np.asarray(weights, dtype=np.int64)
+    if weight.ndim != 1 or (weight < 0).any():
+        raise ValueError("weights must be a 1-D array of non-negative counts")
+    n_groups = min(int(parts), int(weight.shape[0]))
+    groups: list[list[int]] = [[] for _ in range(n_groups)]
+    heap = [(0, 0, g) for g in range(n_groups)]  # (load, strata, group)
+    for h in sorted(range(weight.shape[0]), key=lambda h: (-int(weight[h]), h)):
+        load, size, g = heapq.heappop(heap)
+        groups[g].append(h)
+        heapq.heappush(heap, (load + int(weight[h]), size + 1, g))
+    return [tuple(sorted(group)) for group in groups]
+
+
+def describe_group(
+    group: int, n_groups: int, strata: Sequence[int], labels: Sequence[str] | None = None
+) -> str:
+    """The group for error messages: ``part 2 of 3 (strata 0, 4, 7: '330101|A', ...)``."""
+    codes = ", ".join(str(h) for h in strata[:_LABELS_SHOWN])
+    if len(strata) > _LABELS_SHOWN:
+        codes += f" and {len(strata) - _LABELS_SHOWN} more"
+    text = f"part {group + 1} of {n_groups} (strata {codes}"
+    if labels is not None:
+        text += ": " + ", ".join(
+            repr(labels[h]) if 0 <= h < len(labels) else "no such stratum"
+            for h in strata[:_LABELS_SHOWN]
+        )
+        if len(strata) > _LABELS_SHOWN:
+            text += ", ..."
+    return text + ")"
+
+
+# --------------------------------------------------------------------------- task bodies
+
+
+def compute_part(
+    session: Session,
+    *,
+    snapshot_sha256: str,
+    plan: Mapping[str, Any],
+    key: str,
+    allocation: str,
+    strata: Sequence[int],
+    group: int,
+    groups: int,
+) -> dict[str, Any]:
+    """Draw the strata of one group from the stored snapshot (the ``draw_part`` task).
+
+    Returns ``{"group", "strata", "selection"}`` (the part's ``Selection`` encoded). Any error
+    other than a database one is raised as ``DrawPartError`` naming the group.
+    """
+    codes: list[int] = []
+    labels: Sequence[str] | None = None
+    try:
+        if not isinstance(strata, list | tuple) or not strata:
+            raise ValueError(f"strata must be a non-empty list of stratum codes, got {strata!r}")
+        if any(isinstance(h, bool) or not isinstance(h, int) for h in strata):
+            raise ValueError(f"strata must be whole numbers, got {list(strata)!r}")
+        codes = sorted(set(strata))
+        spec = decode_plan(plan)
+        draw_key_bytes = _decode_key(key)
+        whole = decode_allocation(allocation)
+        targets = load_snapshot(session, _check_sha256(snapshot_sha256)).targets
+        labels = targets.stratum_labels
+        if codes[0] < 0 or codes[-1] >= len(labels):
+            raise ValueError(
+                f"strata {codes} do not exist: the snapshot has stratum codes 0..{len(labels) - 1}"
+            )
+        part_targets = targets.take(strata_rows(targets, codes))
+        selection = draw_targets(
+            key=draw_key_bytes,
+            plan=spec,
+            strata=codes,
+            allocation=whole,
+            **part_targets.selection_arrays(),
+        )
+    except SQLAlchemyError:
+        raise  # the task retries transient database errors
+    except Exception as exc:
+        shown = codes or (list(strata) if isinstance(strata, list | tuple) else [])
+        where = describe_group(group, groups, shown, labels)
+        raise DrawPartError(f"{where} failed: {exc}") from exc
+    return {"group": group, "strata": codes, "selection": encode_selection(selection)}
+
+
+def merge_parts(
+    session: Session,
+    parts: Sequence[Mapping[str, Any]],
+    *,
+    snapshot_sha256: str,
+    plan: Mapping[str, Any],
+    key: str,
+) -> dict[str, Any]:
+    """Merge the parts' selections into the whole draw's (the ``merge_draw_parts`` task).
+
+    Returns ``{"parts", "selection"}``; an error other than a database one is raised as
+    ``DrawPartError``.
+    """
+    try:
+        spec = decode_plan(plan)
+        draw_key_bytes = _decode_key(key)
+        targets = load_snapshot(session, _check_sha256(snapshot_sha256)).targets
+        ordered = sorted(parts, key=lambda part: int(part["group"]))
+        selections = [decode_selection(part["selection"]) for part in ordered]
+        merged = merge_strata(
+            selections,
+            key=draw_key_bytes,
+            plan=spec,
+            targets=targets,
+            rows=[strata_rows(targets, s.computed_strata) for s in selections],
+        )
+    except SQLAlchemyError:
+        raise
+    except Exception as exc:
+        raise DrawPartError(f"merging the {len(parts)} parts failed: {exc}") from exc
+    return {"parts": len(parts), "selection": encode_selection(merged)}
+
+
+# --------------------------------------------------------------------------- the client
+
+
+def distributed_selection(
+    app: Celery,
+    *,
+    snapshot_sha256: str,
+    plan: PlanSpec,
+    seed: bytes,
+    public_value: str | None,
+    parts: int,
+    timeout: float,
+) -> Selection:
+    """The draw's selection computed by the workers of ``app``: bit-identical to the
+    selection of ``run_draw`` on the same snapshot, seed and public value.
+
+    The snapshot must already be stored (``store_snapshot``) **and committed**: the workers,
+    and this function, read it from the database by ``snapshot_sha256`` in their own
+    transactions. Splits the strata into ``parts`` groups balanced by their number of targets,
+    sends one chord and waits up to ``timeout`` seconds. Only the derived draw key crosses the
+    broker, never the seed. Run ``finish_draw(..., selection=...)`` for teams and the report.
+
+    Raises ``DistributedDrawError`` naming the failed stratum group (or the merge, or what was
+    still running at the timeout), ``SnapshotMissingError`` when no committed snapshot has the
+    SHA-256, and ValueError naming a bad argument.
+    """
+    _check_sha256(snapshot_sha256)
+    if not isinstance(plan, PlanSpec):
+        raise ValueError(f"plan must be a PlanSpec, got {type(plan).__name__}")
+    if isinstance(parts, bool) or not isinstance(parts, int) or parts < 1:
+        raise ValueError(f"parts must be a whole number >= 1, got {parts!r}")
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
+        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    key = draw_key(seed, public_value)
+    with task_session(app) as session:
+        try:
+            targets = load_snapshot(session, snapshot_sha256).targets
+        except SnapshotMissingError as exc:
+            raise SnapshotMissingError(
+                f"{exc}: store the snapshot and commit before a distributed draw "
+                "(the workers read it from the database)"
+            ) from exc
+    allocation = draw_allocation(key=key, plan=plan, targets=targets)
+    groups = balanced_groups(
+        np.bincount(targets.stratum, minlength=len(targets.stratum_labels)), parts
+    )
+    if not groups:
+        raise DistributedDrawError(f"candidate snapshot {snapshot_sha256} has no strata")
+    return draw_in_parts(
+        app,
+        snapshot_sha256=snapshot_sha256,
+        plan=plan,
+        key=key,
+        allocation=allocation,
+        groups=groups,
+        timeout=timeout,
+        labels=targets.stratum_labels,
+    )
+
+
+def draw_in_parts(
+    app: Celery,
+    *,
+    snapshot_sha256: str,
+    plan: PlanSpec,
+    key: bytes,
+    allocation: Allocation,
+    groups: Sequence[Sequence[int]],
+    timeout: float,
+    labels: Sequence[str] | None = None,
+) -> Selection:
+    """Send the chord for these stratum ``groups`` (each stratum in exactly one) and decode
+    the merged selection. ``labels`` only make error messages clearer."""
+    common = {"snapshot_sha256": snapshot_sha256, "plan": encode_plan(plan), "key": key.hex()}
+    encoded_allocation = encode_allocation(allocation)
+    header = [
+        app.signature(
+            DRAW_PART_TASK,
+            kwargs={
+                **common,
+                "allocation": encoded_allocation,
+                "strata": [int(h) for h in group],
+                "group": index,
+                "groups": len(groups),
+            },
+        )
+        for index, group in enumerate(groups)
+    ]
+    body = app.signature(MERGE_TASK, kwargs=common)
+    result: AsyncResult = chord(header, app=app)(body)
+    try:
+        answer = result.get(timeout=timeout, propagate=True)
+    except CeleryTimeoutError as exc:
+        done = _finished(result.parent)
+        raise DistributedDrawError(
+            f"the distributed draw did not finish within {timeout:g} s ({done} of {len(groups)} "
+            "parts done): is a worker running ('suijian worker')?"
+        ) from exc
+    except Exception as exc:
+        raise _failure(result, exc, groups, labels) from exc
+    else:
+        return decode_selection(answer["selection"])
+    finally:
+        _forget(result)
+
+
+def _finished(header: GroupResult | None) -> int:
+    if header is None:
+        return 0
+    return sum(1 for part in header.results if part.ready())
+
+
+def _failure(
+    result: AsyncResult,
+    exc: BaseException,
+    groups: Sequence[Sequence[int]],
+    labels: Sequence[str] | None,
+) -> DistributedDrawError:
+    """The error to raise: the first failed part by group, else the merge's own error."""
+    header = result.parent
+    if header is not None:
+        for index, part in enumerate(header.results):
+            if part.failed():
+                cause = part.result
+                message = str(cause)
+                if not isinstance(cause, DrawPartError):  # e.g. a database error after retries
+                    where = describe_group(index, len(groups), list(groups[index]), labels)
+                    message = f"{where} failed: {type(cause).__name__}: {cause}"
+                return DistributedDrawError(f"distributed draw failed: {message}")
+    return DistributedDrawError(f"distributed draw failed: {exc}")
+
+
+def _forget(result: AsyncResult) -> None:
+    """Drop the parts' and the merge's results from the backend (they can be large)."""
+    for stored in (result.parent, result):
+        if stored is None:
+            continue
+        try:
+            stored.forget()
+        except Exception:  # forgetting is housekeeping: results expire anyway
+            continue
+
+
+__all__ = [
+    "ALLOCATION_FORMAT",
+    "DRAW_PART_TASK",
+    "MERGE_TASK",
+    "SELECTION_FORMAT",
+    "DistributedDrawError",
+    "DrawPartError",
+    "EncodingError",
+    "balanced_groups",
+    "compute_part",
+    "decode_allocation",
+    "decode_plan",
+    "decode_selection",
+    "describe_group",
+    "distributed_selection",
+    "draw_in_parts",
+    "encode_allocation",
+    "encode_plan",
+    "encode_selection",
+    "merge_parts",
+]
