@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from enforcement.cli.context import AppContext, pass_app
 from enforcement.db import session_scope
+from enforcement.distributed_draw import DistributedDrawError
 from enforcement.models import PlanError, PlanStatus, SamplingMethod, User
 from enforcement.services.draws import DrawService, draw_summary
 from enforcement.services.plans import (
@@ -30,6 +31,7 @@ from enforcement.services.plans import (
     new_secret_seed,
     plan_summary,
 )
+from enforcement.worker import celery_app, configure
 from random_sampler import seeds
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")  # people read local time; storage and --json are UTC
@@ -219,17 +221,56 @@ def commit(
     metavar="TEXT",
     help="The public value from the source declared at commit time (required exactly then).",
 )
+@click.option(
+    "--parts",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Draw the strata in this many parts on the Celery workers (a chord); 1 = here.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    default=600.0,
+    show_default=True,
+    help="Seconds to wait for the workers of a distributed draw.",
+)
 @_as_option
 @pass_app
-def draw(app: AppContext, code: str, seed: str, public_value: str | None, username: str) -> None:
-    """Draw plan CODE: reveal the seed, select the targets and pair the teams."""
+def draw(
+    app: AppContext,
+    code: str,
+    seed: str,
+    public_value: str | None,
+    parts: int,
+    timeout: float,
+    username: str,
+) -> None:
+    """Draw plan CODE: reveal the seed, select the targets and pair the teams.
+
+    With --parts N > 1, the candidate snapshot is stored and committed first, then the
+    workers draw groups of strata; the result is the same as drawing here.
+    """
     try:
         seed_bytes = bytes.fromhex(seed.strip())
     except ValueError:
         raise click.BadParameter("must be hexadecimal digits", param_hint="--seed") from None
+    staged, celery = None, None
+    if parts > 1:
+        with acting_user(app, username) as service:
+            staged = DrawService(service.session, service.actor).stage_snapshot(
+                get_plan(service.session, code)
+            )
+        celery = configure(celery_app, app.settings)
     with acting_user(app, username) as service:
         drawn = DrawService(service.session, service.actor).draw(
-            get_plan(service.session, code), seed_bytes, public_value
+            get_plan(service.session, code),
+            seed_bytes,
+            public_value,
+            snapshot_sha256=staged,
+            parts=parts,
+            celery_app=celery,
+            timeout=timeout,
         )
         summary = draw_summary(drawn)
     for line in _describe_draw(summary):
@@ -296,7 +337,7 @@ def _errors() -> Iterator[None]:
         raise click.ClickException(
             "; ".join(f"{_option(field)}: {reason}" for field, reason in exc.errors.items())
         ) from exc
-    except PlanError as exc:
+    except (PlanError, DistributedDrawError) as exc:
         raise click.ClickException(str(exc)) from exc
 
 

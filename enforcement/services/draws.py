@@ -21,11 +21,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from celery import Celery
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from enforcement.models import (
     FROZEN_STATUSES,
+    CandidateSnapshot,
     Department,
     Draw,
     Enterprise,
@@ -51,11 +53,18 @@ from enforcement.services.plans import (
     plan_spec,
     require_governing_role,
 )
-from enforcement.services.snapshots import store_snapshot
+from enforcement.services.snapshots import load_snapshot, store_snapshot
 from random_sampler import seeds
 from random_sampler.allocation import TIERS
 from random_sampler.archive import SnapshotArchive
-from random_sampler.draw import DrawResult, InspectorArrays, TargetArrays, TeamOptions, run_draw
+from random_sampler.draw import (
+    DrawResult,
+    InspectorArrays,
+    TargetArrays,
+    TeamOptions,
+    finish_draw,
+    run_draw,
+)
 from random_sampler.teams import MAX_DEPARTMENTS
 
 # Placeholder until credit ratings exist (issue 4): every enterprise is in this tier.
@@ -101,35 +110,80 @@ class DrawService:
         self.actor = actor
         self.clock = clock
 
-    def draw(self, plan: SamplingPlan, seed: bytes, public_value: str | None = None) -> Draw:
-        """seed_committed → drawn: check the seed and public value, snapshot the candidates,
-        run the draw and store it with one task per drawn target and per alternate.
+    def stage_snapshot(self, plan: SamplingPlan) -> str:
+        """Build and store the candidate snapshot of a seed-committed ``plan``; returns its
+        SHA-256. For a distributed draw: the caller commits, then draws with
+        ``snapshot_sha256`` (the workers read the snapshot from the database)."""
+        require_governing_role(self.actor, "draw a sampling plan", plan.departments)
+        _require_drawable(plan)
+        return store_snapshot(self.session, build_snapshot(self.session, plan).archive()).sha256
 
-        Raises ``PermissionDeniedError`` (role), ``PlanStateError`` (status; a drawn plan
-        gives ``PlanImmutableError``) and ``PlanValidationError`` naming ``seed`` or
-        ``public_value``.
+    def draw(
+        self,
+        plan: SamplingPlan,
+        seed: bytes,
+        public_value: str | None = None,
+        *,
+        snapshot_sha256: str | None = None,
+        parts: int = 1,
+        celery_app: Celery | None = None,
+        timeout: float = 600.0,
+    ) -> Draw:
+        """seed_committed → drawn: check the seed and public value, snapshot the candidates
+        (or take the staged snapshot ``snapshot_sha256``), run the draw and store it with one
+        task per drawn target and per alternate.
+
+        With ``parts`` > 1 the strata are drawn by the workers of ``celery_app`` (a Celery
+        chord, ``enforcement.distributed_draw``); this needs a staged, committed snapshot and
+        gives the same draw as one process.
+
+        Raises ``PermissionDeniedError`` (role, department), ``PlanStateError`` (status; a
+        drawn plan gives ``PlanImmutableError``) and ``PlanValidationError`` naming ``seed``,
+        ``public_value`` or a plan field the candidates cannot satisfy (e.g. ``budget``).
         """
         require_governing_role(self.actor, "draw a sampling plan", plan.departments)
         self.session.flush()
         self.session.refresh(plan, with_for_update=True)  # concurrent draws serialise
         _require_drawable(plan)
         value = _check_inputs(plan, seed, public_value)
+        if parts > 1 and (snapshot_sha256 is None or celery_app is None):
+            raise ValueError("a distributed draw needs a staged snapshot and a Celery app")
 
-        snapshot = build_snapshot(self.session, plan)
-        stored = store_snapshot(self.session, snapshot.archive())
+        if snapshot_sha256 is None:
+            snapshot = build_snapshot(self.session, plan)
+            stored = store_snapshot(self.session, snapshot.archive())
+        else:
+            stored, snapshot = _staged_snapshot(self.session, plan, snapshot_sha256)
+        spec = plan_spec(plan)
+        options = TeamOptions(
+            team_size=plan.team_size,
+            workload_cap=plan.workload_cap,
+            recuse_same_jurisdiction=plan.recuse_same_jurisdiction,
+        )
+        inputs = {
+            "seed": bytes(seed),
+            "public_value": value,
+            "plan": spec,
+            "targets": snapshot.targets,
+            "inspectors": snapshot.inspectors,
+            "team_options": options,
+        }
         try:
-            result = run_draw(
-                seed=bytes(seed),
-                public_value=value,
-                plan=plan_spec(plan),
-                targets=snapshot.targets,
-                inspectors=snapshot.inspectors,
-                team_options=TeamOptions(
-                    team_size=plan.team_size,
-                    workload_cap=plan.workload_cap,
-                    recuse_same_jurisdiction=plan.recuse_same_jurisdiction,
-                ),
-            )
+            if parts > 1:
+                from enforcement.distributed_draw import distributed_selection
+
+                selection = distributed_selection(
+                    celery_app,
+                    snapshot_sha256=stored.sha256,
+                    plan=spec,
+                    seed=bytes(seed),
+                    public_value=value,
+                    parts=parts,
+                    timeout=timeout,
+                )
+                result = finish_draw(selection=selection, **inputs)
+            else:
+                result = run_draw(**inputs)
         except ValueError as exc:
             raise _as_plan_error(exc) from exc
         report = result.report
@@ -191,6 +245,29 @@ def draw_summary(draw: Draw) -> dict[str, Any]:
         "cross_department": report["joint"]["cross_department"],
         "cross_department_share": report["joint"]["share"],
     }
+
+
+def _staged_snapshot(
+    session: Session, plan: SamplingPlan, sha256: str
+) -> tuple[CandidateSnapshot, Snapshot]:
+    """A stored snapshot of ``plan`` with its records (it must be for the plan's items)."""
+    stored = session.get(CandidateSnapshot, sha256)
+    if stored is None:
+        raise PlanStateError(f"no staged candidate snapshot {sha256}", plan.status)
+    archive = load_snapshot(session, sha256)
+    items = tuple(sorted(plan.items, key=lambda item: item.code))
+    if list(archive.meta.get("items", ())) != [item.code for item in items]:
+        raise PlanStateError(
+            f"candidate snapshot {sha256} was staged for other items than plan {plan.code}'s",
+            plan.status,
+        )
+    snapshot = Snapshot(
+        targets=archive.targets,
+        inspectors=archive.inspectors,
+        items=items,
+        departments=tuple(archive.meta["departments"]),
+    )
+    return stored, snapshot
 
 
 # ---------------------------------------------------------------------- checks

@@ -3,17 +3,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 from celery import Celery
-from celery.contrib.testing.worker import start_worker
 from sqlalchemy.orm import Session
 
 from enforcement import migrate
@@ -49,6 +46,7 @@ from random_sampler import (
 )
 from random_sampler.archive import SnapshotArchive
 from random_sampler.synthetic import synthetic_inputs, synthetic_team_options
+from tests.workers import running_worker
 
 SEED = b"distributed-draw-test-seed"
 PUBLIC = "2026-03-04 福彩双色球 05 09 14 22 27 31 + 11"
@@ -217,17 +215,6 @@ def store(url: str) -> Stored:
 @pytest.fixture(scope="module")
 def stored(backend: str, new_database_url) -> Stored:  # type: ignore[no-untyped-def]
     return store(new_database_url(backend))
-
-
-@contextlib.contextmanager
-def running_worker(settings: dict[str, Any]) -> Iterator[Celery]:
-    """The project's Celery app configured from ``settings``, with a worker in a thread."""
-    configure(celery_app, settings)
-    try:
-        with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
-            yield celery_app
-    finally:
-        dispose_engines()
 
 
 @pytest.fixture

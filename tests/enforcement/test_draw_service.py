@@ -45,6 +45,7 @@ from tests.factories import (
     load_small_demo,
     user_named,
 )
+from tests.workers import running_worker
 
 SEED = bytes.fromhex("5a" * 32)
 ITEMS = ["SCJG-GS-001", "SPAQ-JY-001", "TZSB-SY-001"]
@@ -441,3 +442,24 @@ def test_every_task_of_a_draw_is_stored(demo: Session) -> None:
         select(func.count()).select_from(InspectionTask).where(InspectionTask.draw_id == draw.id)
     )
     assert count == draw.report["totals"]["drawn"] + draw.report["totals"]["alternates"]
+
+
+def test_cli_distributed_draw_on_a_worker_equals_the_local_draw(
+    two_databases: tuple[Suijian, Suijian, Path, Path], redis_url: str
+) -> None:
+    """`plan draw --parts 3` stages the snapshot, the worker draws the strata in a chord,
+    and the stored draw equals the one-process draw of an identical database."""
+    first, second, first_db, second_db = two_databases
+    with Path(first.ini).open("a") as ini:
+        ini.write(f"celery.broker_url = {redis_url}\ncelery.result_backend = {redis_url}\n")
+    settings = {
+        "sqlalchemy.url": f"sqlite:///{first_db}",
+        "celery.broker_url": redis_url,
+        "celery.result_backend": redis_url,
+    }
+    draw = ["plan", "draw", "CLI-DRAW", "--seed", SEED.hex(), "--public-value", "7 + 1"]
+    with running_worker(settings):
+        distributed = first.ok(*draw, "--parts", "3", "--timeout", "120", "--as", "supervisor")
+    local = second.ok(*draw, "--as", "supervisor")
+    assert distributed.output == local.output
+    assert _stored_tasks(first_db) == _stored_tasks(second_db)

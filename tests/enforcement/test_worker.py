@@ -11,14 +11,12 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import webtest
 from celery import Celery
-from celery.contrib.testing.worker import start_worker
 from geoalchemy2 import WKTElement
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -27,21 +25,11 @@ from enforcement import devservices, migrate, tasks
 from enforcement.db import make_engine
 from enforcement.models import Enterprise, JurisdictionLevel
 from enforcement.settings import ENV_OVERRIDES
-from enforcement.worker import celery_app, configure, dispose_engines
+from enforcement.worker import configure
 from tests import factories
+from tests.workers import running_worker
 
 SUIJIAN = [sys.executable, "-c", "from enforcement.cli import main; main(prog_name='suijian')"]
-
-
-@contextlib.contextmanager
-def running_worker(settings: dict[str, Any]) -> Iterator[Celery]:
-    """The project's Celery app, configured from ``settings``, with a worker in a thread."""
-    configure(celery_app, settings)
-    try:
-        with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
-            yield celery_app
-    finally:
-        dispose_engines()
 
 
 @pytest.fixture
