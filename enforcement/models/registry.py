@@ -14,6 +14,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Date,
+    Float,
     ForeignKey,
     Index,
     Numeric,
@@ -24,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from enforcement.models.base import SRID, Base, TimestampMixin, str_enum
+from enforcement.models.base import SRID, Base, TimestampMixin, UTCDateTime, str_enum
 
 
 class JurisdictionLevel(enum.StrEnum):
@@ -119,6 +120,10 @@ class Enterprise(TimestampMixin, Base):
     registered_capital: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))  # CNY
     # Source-specific fields kept verbatim (for example the FSA hygiene rating).
     extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The current credit-risk rating (history: credit_ratings); None until first rated.
+    credit_tier: Mapped[str | None] = mapped_column(String(1))
+    credit_score: Mapped[float | None] = mapped_column(Float)
+    credit_rated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     jurisdiction: Mapped[Jurisdiction | None] = relationship()
 
