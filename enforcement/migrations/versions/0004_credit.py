@@ -233,17 +233,18 @@ def upgrade() -> None:
             "ix_credit_repairs_enterprise_status", ["enterprise_id", "status"], unique=False
         )
 
-    with op.batch_alter_table("enterprises", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("credit_tier", sa.String(length=1), nullable=True))
-        batch_op.add_column(sa.Column("credit_score", sa.Float(), nullable=True))
-        batch_op.add_column(sa.Column("credit_rated_at", sa.DateTime(timezone=True), nullable=True))
+    # Plain ALTER TABLE, not batch mode: recreating "enterprises" on SQLite would trip over
+    # the foreign keys that point at it and SpatiaLite's geometry triggers.
+    op.add_column("enterprises", sa.Column("credit_tier", sa.String(length=1), nullable=True))
+    op.add_column("enterprises", sa.Column("credit_score", sa.Float(), nullable=True))
+    op.add_column(
+        "enterprises", sa.Column("credit_rated_at", sa.DateTime(timezone=True), nullable=True)
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("enterprises", schema=None) as batch_op:
-        batch_op.drop_column("credit_rated_at")
-        batch_op.drop_column("credit_score")
-        batch_op.drop_column("credit_tier")
+    for column in ("credit_rated_at", "credit_score", "credit_tier"):
+        op.drop_column("enterprises", column)  # SQLite >= 3.35 drops columns natively
 
     with op.batch_alter_table("credit_repairs", schema=None) as batch_op:
         batch_op.drop_index("ix_credit_repairs_enterprise_status")
