@@ -1,0 +1,258 @@
+"""The credit indicators of enterprises, computed from the system of record as arrays.
+
+One set-based query per source (never a query per enterprise), assembled into NumPy columns
+in the order of the enterprise ids asked for; these columns are what the scorecards of
+``credit_rating`` score. NaN (numbers) and None (categories) mean "not known", which the
+scorecards send to an explicit "missing" bin: an enterprise the system knows nothing about is
+never silently scored as if it had a clean record.
+
+Indicators whose source records arrive with later features (inspection findings with the
+field inspections, overdue rectification orders with the case workflow) are computed from
+those tables once they exist; until then they are "not known" for everybody.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from enforcement.models import (
+    AnnualReport,
+    Complaint,
+    CreditList,
+    Enterprise,
+    ListEntry,
+    Penalty,
+    PenaltySeverity,
+)
+
+#: How much one penalty weighs by severity, before its age discounts it.
+SEVERITY_WEIGHT = {
+    PenaltySeverity.MINOR: 0.5,
+    PenaltySeverity.ORDINARY: 1.0,
+    PenaltySeverity.SERIOUS: 3.0,
+}
+PENALTY_HALF_LIFE_YEARS = 1.0  # a penalty counts half as much after a year
+PENALTY_WINDOW_YEARS = 3  # and not at all after three (the usual publicity period)
+COMPLAINT_WINDOW_DAYS = 365
+_ID_BATCH = 20_000  # ids per IN (…) list: below every backend's parameter limit
+
+
+@dataclass(frozen=True)
+class IndicatorFrame:
+    """Indicator columns for ``enterprise_id`` (ascending), plus the industry code that picks
+    the industry scorecard."""
+
+    enterprise_id: np.ndarray  # int64[n]
+    industry_code: np.ndarray  # object[n]: str or None
+    columns: dict[str, np.ndarray]  # float64[n] (NaN = not known) or object[n] (categories)
+    as_of: dt.date
+
+    def row(self, i: int) -> dict[str, object]:
+        """The values of enterprise ``i`` as JSON-ready values (stored with its rating)."""
+        out: dict[str, object] = {}
+        for name, column in self.columns.items():
+            value = column[i]
+            if isinstance(value, float | np.floating):
+                out[name] = None if math.isnan(value) else round(float(value), 4)
+            else:
+                out[name] = value
+        return out
+
+
+def compute_indicators(
+    session: Session, as_of: dt.date, enterprise_ids: Sequence[int] | None = None
+) -> IndicatorFrame:
+    """The indicators of ``enterprise_ids`` (all enterprises when None) as of ``as_of``."""
+    base = select(
+        Enterprise.id,
+        Enterprise.registration_date,
+        Enterprise.registered_capital,
+        Enterprise.entity_type,
+        Enterprise.industry_code,
+        Enterprise.legal_representative,
+    ).order_by(Enterprise.id)
+    rows = []
+    for chunk in _chunks(enterprise_ids):
+        query = base if chunk is None else base.where(Enterprise.id.in_(chunk))
+        rows.extend(session.execute(query).all())
+    rows.sort(key=lambda row: row[0])
+    n = len(rows)
+    ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=n)
+    position = {int(enterprise_id): i for i, enterprise_id in enumerate(ids.tolist())}
+
+    age = np.full(n, np.nan)
+    capital = np.full(n, np.nan)
+    entity_type = np.empty(n, dtype=object)
+    industry = np.empty(n, dtype=object)
+    for i, (_id, registered, amount, kind, code, _rep) in enumerate(rows):
+        if registered is not None:
+            age[i] = max((as_of - registered).days, 0) / 365.25
+        if amount is not None:
+            capital[i] = float(amount) / 10_000  # 万元, the unit registers use
+        entity_type[i] = getattr(kind, "value", kind)
+        industry[i] = code
+
+    columns: dict[str, np.ndarray] = {
+        "age_years": age,
+        "registered_capital_10k": capital,
+        "entity_type": entity_type,
+        "industry_section": np.array(
+            [code[:1] if code else None for code in industry], dtype=object
+        ),
+        "annual_report_on_time": _annual_reports(session, position, as_of),
+        "abnormal_operation_listed": _listed(
+            session, position, as_of, CreditList.ABNORMAL_OPERATION
+        ),
+        "serious_illegal_listed": _listed(session, position, as_of, CreditList.SERIOUS_ILLEGAL),
+        **_penalties(session, position, as_of),
+        "complaints_substantiated_12m": _complaints(session, position, as_of),
+        "related_party_blacklisted": _related_parties(session, rows, position, as_of),
+        # Sources of later features (see the module docstring): not known yet.
+        "inspection_findings_3y": np.full(n, np.nan),
+        "overdue_rectifications": np.full(n, np.nan),
+    }
+    return IndicatorFrame(enterprise_id=ids, industry_code=industry, columns=columns, as_of=as_of)
+
+
+def _chunks(ids: Sequence[int] | None) -> Iterable[list[int] | None]:
+    if ids is None:
+        yield None
+        return
+    ordered = sorted({int(i) for i in ids})
+    for start in range(0, len(ordered), _ID_BATCH):
+        yield ordered[start : start + _ID_BATCH]
+
+
+def _scoped(query, column, position: dict[int, int]):  # type: ignore[no-untyped-def]
+    """``query`` limited to the enterprises asked for (no limit when that is everybody)."""
+    return query if len(position) > _ID_BATCH else query.where(column.in_(list(position)))
+
+
+def _annual_reports(session: Session, position: dict[int, int], as_of: dt.date) -> np.ndarray:
+    """1 = the last report due was filed on time, 0 = late or not filed, NaN = no record."""
+    due_year = as_of.year - 1 if as_of >= dt.date(as_of.year, 6, 30) else as_of.year - 2
+    due_on = dt.date(due_year + 1, 6, 30)
+    out = np.full(len(position), np.nan)
+    query = _scoped(
+        select(AnnualReport.enterprise_id, AnnualReport.filed_on).where(
+            AnnualReport.year == due_year
+        ),
+        AnnualReport.enterprise_id,
+        position,
+    )
+    for enterprise_id, filed_on in session.execute(query):
+        i = position.get(enterprise_id)
+        if i is not None:
+            out[i] = 1.0 if filed_on is not None and filed_on <= due_on else 0.0
+    return out
+
+
+def _listed(
+    session: Session, position: dict[int, int], as_of: dt.date, which: CreditList
+) -> np.ndarray:
+    """1 when on the list on ``as_of``, else 0 (the lists are complete: absence is known)."""
+    out = np.zeros(len(position))
+    query = _scoped(
+        select(ListEntry.enterprise_id)
+        .where(ListEntry.list == which, ListEntry.listed_on <= as_of)
+        .where(or_(ListEntry.removed_on.is_(None), ListEntry.removed_on > as_of))
+        .distinct(),
+        ListEntry.enterprise_id,
+        position,
+    )
+    for (enterprise_id,) in session.execute(query):
+        i = position.get(enterprise_id)
+        if i is not None:
+            out[i] = 1.0
+    return out
+
+
+def _penalties(session: Session, position: dict[int, int], as_of: dt.date) -> dict[str, np.ndarray]:
+    """Unrepaired penalties of the last three years: their count, the count of serious ones,
+    and their severity weighted by recency (halving each year)."""
+    n = len(position)
+    count, serious, weighted = np.zeros(n), np.zeros(n), np.zeros(n)
+    since = dt.date(as_of.year - PENALTY_WINDOW_YEARS, as_of.month, min(as_of.day, 28))
+    query = _scoped(
+        select(Penalty.enterprise_id, Penalty.decided_on, Penalty.severity).where(
+            and_(
+                Penalty.decided_on > since,
+                Penalty.decided_on <= as_of,
+                Penalty.repaired_at.is_(None),
+            )
+        ),
+        Penalty.enterprise_id,
+        position,
+    )
+    for enterprise_id, decided_on, severity in session.execute(query):
+        i = position.get(enterprise_id)
+        if i is None:
+            continue
+        years = (as_of - decided_on).days / 365.25
+        count[i] += 1
+        serious[i] += PenaltySeverity(severity) is PenaltySeverity.SERIOUS
+        weighted[i] += SEVERITY_WEIGHT[PenaltySeverity(severity)] * 0.5 ** (
+            years / PENALTY_HALF_LIFE_YEARS
+        )
+    return {
+        "penalties_3y": count,
+        "serious_penalties_3y": serious,
+        "penalty_weight": weighted,
+    }
+
+
+def _complaints(session: Session, position: dict[int, int], as_of: dt.date) -> np.ndarray:
+    out = np.zeros(len(position))
+    since = as_of - dt.timedelta(days=COMPLAINT_WINDOW_DAYS)
+    query = _scoped(
+        select(Complaint.enterprise_id, func.count())
+        .where(Complaint.substantiated.is_(True))
+        .where(Complaint.received_on > since, Complaint.received_on <= as_of)
+        .group_by(Complaint.enterprise_id),
+        Complaint.enterprise_id,
+        position,
+    )
+    for enterprise_id, number in session.execute(query):
+        i = position.get(enterprise_id)
+        if i is not None:
+            out[i] = float(number)
+    return out
+
+
+def _related_parties(
+    session: Session, rows: Sequence[tuple], position: dict[int, int], as_of: dt.date
+) -> np.ndarray:
+    """1 when the legal representative also represents another enterprise that is on the
+    serious-illegal list or rated D (关联主体); 0 otherwise; NaN without a representative."""
+    flagged_listed = (
+        select(Enterprise.legal_representative, Enterprise.id)
+        .join(ListEntry, ListEntry.enterprise_id == Enterprise.id)
+        .where(ListEntry.list == CreditList.SERIOUS_ILLEGAL, ListEntry.listed_on <= as_of)
+        .where(or_(ListEntry.removed_on.is_(None), ListEntry.removed_on > as_of))
+        .where(Enterprise.legal_representative.is_not(None))
+    )
+    flagged_tier = select(Enterprise.legal_representative, Enterprise.id).where(
+        Enterprise.credit_tier == "D", Enterprise.legal_representative.is_not(None)
+    )
+    flagged: dict[str, set[int]] = {}
+    for query in (flagged_listed, flagged_tier):
+        for name, enterprise_id in session.execute(query):
+            flagged.setdefault(name, set()).add(enterprise_id)
+    out = np.zeros(len(position))
+    for enterprise_id, *_rest, representative in rows:
+        i = position[enterprise_id]
+        if representative is None:
+            out[i] = np.nan
+        elif flagged.get(representative, set()) - {enterprise_id}:
+            out[i] = 1.0
+    return out
+
+
+__all__ = ["IndicatorFrame", "compute_indicators"]
