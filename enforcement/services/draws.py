@@ -6,9 +6,10 @@
 and the same seed give the same draw, task for task. The snapshot is stored with the draw
 (``candidate_snapshots``), so publishing and verifying later use exactly these inputs.
 
-Placeholders until the data exists (see docs/draws.md): every enterprise is in credit-risk
-tier "B" (there is no credit rating yet), and nobody has been inspected (months since the last
-inspection NaN, inspections this year 0).
+Tiers come from the enterprises' current credit rating (``enterprises.credit_tier``); an
+enterprise not rated yet counts as tier B. Placeholder until inspections are recorded (see
+docs/draws.md): nobody has been inspected (months since the last inspection NaN, inspections
+this year 0).
 """
 
 from __future__ import annotations
@@ -67,7 +68,8 @@ from random_sampler.draw import (
 )
 from random_sampler.teams import MAX_DEPARTMENTS
 
-# Placeholder until credit ratings exist (issue 4): every enterprise is in this tier.
+# The tier of an enterprise not rated yet (a new registration): 信用风险一般, the middle
+# ground, neither exempted like A nor targeted like D.
 DEFAULT_TIER = "B"
 MAX_SEED_BYTES = 128  # revealed_seed holds 256 hex digits
 MAX_PUBLIC_VALUE = 200
@@ -393,6 +395,7 @@ def _targets(
             Enterprise.status,
             Enterprise.industry_code,
             Enterprise.entity_type,
+            Enterprise.credit_tier,
         )
         .where(Enterprise.jurisdiction_id.in_(scope))
         .order_by(Enterprise.id)
@@ -412,6 +415,10 @@ def _targets(
     labels = tuple(sorted(set(label_of_row)))
     code_of = {label: h for h, label in enumerate(labels)}
     stratum = np.fromiter((code_of[label] for label in label_of_row), dtype=np.int32, count=n)
+    # "tier" is a required stratum key, so every stratum has exactly one tier.
+    stratum_tier = np.zeros(len(labels), dtype=np.uint8)
+    for row, label in zip(rows, label_of_row, strict=True):
+        stratum_tier[code_of[label]] = TIERS.index(row[5] or DEFAULT_TIER)
     eligible = np.zeros((n, len(items)), dtype=bool)
     for k, item in enumerate(items):
         eligible[:, k] = [_in_scope(item, row[3], row[4]) for row in rows]
@@ -419,7 +426,7 @@ def _targets(
         target_id=target_id,
         stratum=stratum,
         stratum_labels=labels,
-        stratum_tier=np.full(len(labels), TIERS.index(DEFAULT_TIER), dtype=np.uint8),
+        stratum_tier=stratum_tier,
         in_business=in_business,
         # No inspection history is recorded yet: never inspected, none this year.
         months_since_last=np.full(n, np.nan),
@@ -433,11 +440,11 @@ def _targets(
 
 
 def _key_value(key: str, row: Any, adcode: dict[int, str]) -> str:
-    _id, jurisdiction_id, _status, industry_code, entity_type = row
+    _id, jurisdiction_id, _status, industry_code, entity_type, tier = row
     if key == "jurisdiction":
         return adcode.get(jurisdiction_id, _MISSING)
     if key == "tier":
-        return DEFAULT_TIER
+        return tier or DEFAULT_TIER
     if key == "industry_section":
         return industry_code[:1] if industry_code else _MISSING
     if key == "industry_division":

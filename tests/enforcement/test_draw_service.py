@@ -154,8 +154,13 @@ def test_full_cycle_creates_staffed_tasks_without_conflicts(demo: Session) -> No
         demo.flush()
 
 
-def test_snapshot_is_in_scope_tier_b_and_never_inspected(demo: Session) -> None:
+def test_snapshot_is_in_scope_with_the_rated_tiers_and_never_inspected(demo: Session) -> None:
     plan = _committed_plan(demo, strata_keys=["jurisdiction", "tier", "industry_section"])
+    in_scope = select(Enterprise).join(Jurisdiction).where(Jurisdiction.adcode == "330783")
+    rated = demo.scalars(in_scope.order_by(Enterprise.id)).all()[:4]
+    for enterprise, tier in zip(rated, "ADCA", strict=True):
+        enterprise.credit_tier = tier
+    demo.flush()
     snapshot = build_snapshot(demo, plan)
     targets = snapshot.targets
     ids = targets.target_id.tolist()
@@ -166,8 +171,14 @@ def test_snapshot_is_in_scope_tier_b_and_never_inspected(demo: Session) -> None:
         .where(Enterprise.id.in_(ids))
     ).all()
     assert set(adcodes) <= {"330783", "330702"}
-    assert all(label.split("|")[1] == "B" for label in targets.stratum_labels)
-    assert set(targets.stratum_tier.tolist()) == {1}
+    tier_of = {
+        int(t): "ABCD"[targets.stratum_tier[s]] for t, s in zip(ids, targets.stratum, strict=True)
+    }
+    for enterprise in rated:  # the rated tier, in the stratum label and the stratum's tier
+        assert tier_of[enterprise.id] == enterprise.credit_tier
+    assert sum(tier == "B" for tier in tier_of.values()) == len(ids) - 4  # unrated count as B
+    for label, tier in zip(targets.stratum_labels, targets.stratum_tier.tolist(), strict=True):
+        assert label.split("|")[1] == "ABCD"[tier]
     assert targets.inspections_this_year.sum() == 0
     assert all(v != v for v in targets.months_since_last.tolist())  # all NaN
     assert targets.eligible_items.shape == (len(ids), len(ITEMS))
