@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # Install the Debian packages Suijian needs, only those missing. Usage:
-#   scripts/system-deps.sh run    # SpatiaLite and the Python toolchain (make run)
+#   scripts/system-deps.sh run    # SpatiaLite, the Python toolchain, a CJK font (make run)
 #   scripts/system-deps.sh test   # plus PostgreSQL+PostGIS and Redis (make test)
 set -euo pipefail
 profile=${1:-run}
 
-packages=(python3 python3-venv python3-dev build-essential libsqlite3-mod-spatialite)
+# PDFs (on-site records, transfer letters) are drawn by WeasyPrint: Pango, HarfBuzz's subsetter
+# (without it fonts carry a timestamp and the same record gives other bytes), the Chinese font
+# and a monospace one for hashes.
+packages=(python3 python3-venv python3-dev build-essential libsqlite3-mod-spatialite
+    libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk fonts-dejavu-core)
 if [[ $profile == test || $profile == bench ]]; then
-    packages+=(postgresql postgresql-postgis redis-server)
+    # poppler-utils: tests render PDFs to images and read their text back.
+    packages+=(postgresql postgresql-postgis redis-server poppler-utils)
 fi
 
 missing=()
