@@ -16,6 +16,7 @@ from enforcement.models.credit import (
     RepairStatus,
     RepairSubject,
 )
+from enforcement.models.outbox import OutboxMessage
 from enforcement.models.plans import (
     FROZEN_STATUSES,
     CandidateSnapshot,
@@ -71,6 +72,7 @@ __all__ = [
     "JurisdictionLevel",
     "ListEntry",
     "MemberRole",
+    "OutboxMessage",
     "Penalty",
     "PenaltySeverity",
     "PlanError",

@@ -1,4 +1,5 @@
-"""credit-risk classification: indicator sources, ratings and history, credit repair
+"""credit-risk classification: indicator sources, ratings and history, credit repair; the
+outbox
 
 Revision ID: 0004
 Revises: 0003
@@ -17,6 +18,18 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "outbox",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("topic", sa.String(length=64), nullable=False),
+        sa.Column("payload", sa.JSON(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("dispatched_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("attempts", sa.SmallInteger(), nullable=False),
+        sa.Column("last_error", sa.String(length=500), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox")),
+    )
+    op.create_index("ix_outbox_pending", "outbox", ["dispatched_at", "id"], unique=False)
     op.create_table(
         "annual_reports",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -243,6 +256,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_outbox_pending", table_name="outbox")
+    op.drop_table("outbox")
     for column in ("credit_rated_at", "credit_score", "credit_tier"):
         op.drop_column("enterprises", column)  # SQLite >= 3.35 drops columns natively
 
