@@ -17,6 +17,7 @@ from gis.coords import (
     wgs84_to_gcj02,
 )
 from gis.distance import EARTH_RADIUS_M, haversine_m
+from gis.geofence import geofence
 
 __all__ = [
     "EARTH_RADIUS_M",
@@ -26,6 +27,7 @@ __all__ = [
     "bd09_to_wgs84",
     "gcj02_to_bd09",
     "gcj02_to_wgs84",
+    "geofence",
     "haversine_m",
     "out_of_china",
     "to_wgs84",
