@@ -41,12 +41,19 @@ class CreditList(enum.StrEnum):
     SERIOUS_ILLEGAL = "serious_illegal"  # 严重违法失信名单
 
 
-class PenaltySeverity(enum.StrEnum):
-    """Severity of an administrative penalty, as the credit rules grade it."""
+class PenaltyMeasure(enum.StrEnum):
+    """The gravest measure of a penalty decision (行政处罚法 art. 9), which sets its severity
+    in the credit score (1 = warning … 5 = revocation)."""
 
-    MINOR = "minor"  # 轻微 (warning, small fine)
-    ORDINARY = "ordinary"  # 一般
-    SERIOUS = "serious"  # 较重/严重 (large fine, suspension, revocation)
+    WARNING = "warning"  # 警告、通报批评
+    FINE = "fine"  # 罚款
+    CONFISCATION = "confiscation"  # 没收违法所得、没收非法财物
+    SUSPENSION = "suspension"  # 暂扣许可证件、降低资质等级、限制开展生产经营活动、责令停产停业
+    REVOCATION = "revocation"  # 吊销许可证件、营业执照，责令关闭，限制从业
+
+    @property
+    def severity(self) -> int:
+        return list(PenaltyMeasure).index(self) + 1
 
 
 class RatingCause(enum.StrEnum):
@@ -121,7 +128,7 @@ class Penalty(Base):
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id", ondelete="CASCADE"))
     decision_no: Mapped[str] = mapped_column(String(64), unique=True)  # 处罚决定书文号
     decided_on: Mapped[dt.date] = mapped_column(Date)
-    severity: Mapped[PenaltySeverity] = mapped_column(str_enum(PenaltySeverity, "severity"))
+    measure: Mapped[PenaltyMeasure] = mapped_column(str_enum(PenaltyMeasure, "measure"))
     amount: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))  # CNY
     legal_basis: Mapped[str] = mapped_column(Text, default="")
     repaired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -205,7 +212,7 @@ __all__ = [
     "CreditRepair",
     "ListEntry",
     "Penalty",
-    "PenaltySeverity",
+    "PenaltyMeasure",
     "RatingCause",
     "RepairStatus",
     "RepairSubject",

@@ -29,17 +29,12 @@ from enforcement.models import (
     Enterprise,
     ListEntry,
     Penalty,
-    PenaltySeverity,
+    PenaltyMeasure,
 )
 
-#: How much one penalty weighs by severity, before its age discounts it.
-SEVERITY_WEIGHT = {
-    PenaltySeverity.MINOR: 0.5,
-    PenaltySeverity.ORDINARY: 1.0,
-    PenaltySeverity.SERIOUS: 3.0,
-}
-PENALTY_HALF_LIFE_YEARS = 1.0  # a penalty counts half as much after a year
-PENALTY_WINDOW_YEARS = 3  # and not at all after three (the usual publicity period)
+PENALTY_HALF_LIFE_MONTHS = 12.0  # a penalty counts half as much after a year
+PENALTY_WINDOW_MONTHS = 36  # and not at all after three years (the usual publicity period)
+DAYS_PER_MONTH = 365.25 / 12
 COMPLAINT_WINDOW_DAYS = 365
 _ID_BATCH = 20_000  # ids per IN (…) list: below every backend's parameter limit
 
@@ -101,21 +96,19 @@ def compute_indicators(
 
     columns: dict[str, np.ndarray] = {
         "age_years": age,
-        "registered_capital_10k": capital,
+        "registered_capital": capital,
         "entity_type": entity_type,
         "industry_section": np.array(
             [code[:1] if code else None for code in industry], dtype=object
         ),
-        "annual_report_on_time": _annual_reports(session, position, as_of),
-        "abnormal_operation_listed": _listed(
-            session, position, as_of, CreditList.ABNORMAL_OPERATION
-        ),
-        "serious_illegal_listed": _listed(session, position, as_of, CreditList.SERIOUS_ILLEGAL),
+        "annual_report": _annual_reports(session, position, as_of),
+        "abnormal_operation": _listed(session, position, as_of, CreditList.ABNORMAL_OPERATION),
+        "serious_illegal": _listed(session, position, as_of, CreditList.SERIOUS_ILLEGAL),
         **_penalties(session, position, as_of),
-        "complaints_substantiated_12m": _complaints(session, position, as_of),
-        "related_party_blacklisted": _related_parties(session, rows, position, as_of),
+        "complaints_12m": _complaints(session, position, as_of),
+        "related_party_risk": _related_parties(session, rows, position, as_of),
         # Sources of later features (see the module docstring): not known yet.
-        "inspection_findings_3y": np.full(n, np.nan),
+        "findings_3y": np.full(n, np.nan),
         "overdue_rectifications": np.full(n, np.nan),
     }
     return IndicatorFrame(enterprise_id=ids, industry_code=industry, columns=columns, as_of=as_of)
@@ -136,10 +129,10 @@ def _scoped(query, column, position: dict[int, int]):  # type: ignore[no-untyped
 
 
 def _annual_reports(session: Session, position: dict[int, int], as_of: dt.date) -> np.ndarray:
-    """1 = the last report due was filed on time, 0 = late or not filed, NaN = no record."""
+    """The last report due: "on_time", "late", "not_filed", or None when there is no record."""
     due_year = as_of.year - 1 if as_of >= dt.date(as_of.year, 6, 30) else as_of.year - 2
     due_on = dt.date(due_year + 1, 6, 30)
-    out = np.full(len(position), np.nan)
+    out = np.full(len(position), None, dtype=object)
     query = _scoped(
         select(AnnualReport.enterprise_id, AnnualReport.filed_on).where(
             AnnualReport.year == due_year
@@ -150,7 +143,10 @@ def _annual_reports(session: Session, position: dict[int, int], as_of: dt.date) 
     for enterprise_id, filed_on in session.execute(query):
         i = position.get(enterprise_id)
         if i is not None:
-            out[i] = 1.0 if filed_on is not None and filed_on <= due_on else 0.0
+            if filed_on is None:
+                out[i] = "not_filed"
+            else:
+                out[i] = "on_time" if filed_on <= due_on else "late"
     return out
 
 
@@ -175,13 +171,14 @@ def _listed(
 
 
 def _penalties(session: Session, position: dict[int, int], as_of: dt.date) -> dict[str, np.ndarray]:
-    """Unrepaired penalties of the last three years: their count, the count of serious ones,
-    and their severity weighted by recency (halving each year)."""
+    """Unrepaired penalties of the last 36 months: the penalty index (severity 1-5 of the
+    gravest measure × 0.5^(months ago / 12), summed), their count and the count of those
+    graver than a fine."""
     n = len(position)
-    count, serious, weighted = np.zeros(n), np.zeros(n), np.zeros(n)
-    since = dt.date(as_of.year - PENALTY_WINDOW_YEARS, as_of.month, min(as_of.day, 28))
+    index, count, grave = np.zeros(n), np.zeros(n), np.zeros(n)
+    since = as_of - dt.timedelta(days=PENALTY_WINDOW_MONTHS * DAYS_PER_MONTH)
     query = _scoped(
-        select(Penalty.enterprise_id, Penalty.decided_on, Penalty.severity).where(
+        select(Penalty.enterprise_id, Penalty.decided_on, Penalty.measure).where(
             and_(
                 Penalty.decided_on > since,
                 Penalty.decided_on <= as_of,
@@ -191,21 +188,16 @@ def _penalties(session: Session, position: dict[int, int], as_of: dt.date) -> di
         Penalty.enterprise_id,
         position,
     )
-    for enterprise_id, decided_on, severity in session.execute(query):
+    for enterprise_id, decided_on, measure in session.execute(query):
         i = position.get(enterprise_id)
         if i is None:
             continue
-        years = (as_of - decided_on).days / 365.25
+        severity = PenaltyMeasure(measure).severity
+        months = (as_of - decided_on).days / DAYS_PER_MONTH
+        index[i] += severity * 0.5 ** (months / PENALTY_HALF_LIFE_MONTHS)
         count[i] += 1
-        serious[i] += PenaltySeverity(severity) is PenaltySeverity.SERIOUS
-        weighted[i] += SEVERITY_WEIGHT[PenaltySeverity(severity)] * 0.5 ** (
-            years / PENALTY_HALF_LIFE_YEARS
-        )
-    return {
-        "penalties_3y": count,
-        "serious_penalties_3y": serious,
-        "penalty_weight": weighted,
-    }
+        grave[i] += severity > PenaltyMeasure.FINE.severity
+    return {"penalty_index": index, "penalties_3y": count, "grave_penalties_3y": grave}
 
 
 def _complaints(session: Session, position: dict[int, int], as_of: dt.date) -> np.ndarray:

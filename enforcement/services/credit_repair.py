@@ -5,8 +5,8 @@ Rules (after 市场监督管理信用修复管理办法, 国市监信规〔2021�
 * an abnormal-operation list entry (经营异常名录) can be repaired once the cause is corrected:
   approval removes the entry;
 * an administrative penalty's publicity can be ended after a minimum period (three months
-  for minor penalties, one year otherwise): approval marks the penalty repaired, it stays
-  on record but no longer counts in the credit score;
+  for a warning or a fine, one year for graver measures): approval marks the penalty
+  repaired, it stays on record but no longer counts in the credit score;
 * serious-illegal list entries (严重违法失信名单) are not repaired through this procedure.
 
 An approval re-rates the enterprise through the outbox (in the same transaction). Every
@@ -29,7 +29,7 @@ from enforcement.models import (
     CreditRepair,
     ListEntry,
     Penalty,
-    PenaltySeverity,
+    PenaltyMeasure,
     RatingCause,
     RepairStatus,
     RepairSubject,
@@ -43,11 +43,14 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 MIN_STATEMENT = 10
 MAX_STATEMENT = 2000
 MAX_EVIDENCE = 20
-#: Minimum time between a penalty decision and the repair of its publicity, by severity.
+#: Minimum time between a penalty decision and the repair of its publicity, by measure:
+#: three months for a warning or a fine, one year for anything graver.
 MIN_PUBLICITY = {
-    PenaltySeverity.MINOR: dt.timedelta(days=90),
-    PenaltySeverity.ORDINARY: dt.timedelta(days=365),
-    PenaltySeverity.SERIOUS: dt.timedelta(days=365),
+    PenaltyMeasure.WARNING: dt.timedelta(days=90),
+    PenaltyMeasure.FINE: dt.timedelta(days=90),
+    PenaltyMeasure.CONFISCATION: dt.timedelta(days=365),
+    PenaltyMeasure.SUSPENSION: dt.timedelta(days=365),
+    PenaltyMeasure.REVOCATION: dt.timedelta(days=365),
 }
 DECIDING_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
 
@@ -206,11 +209,12 @@ class RepairService:
             return
         if record.repaired_at is not None:
             raise RepairStateError("the penalty was already repaired")
-        earliest = record.decided_on + MIN_PUBLICITY[PenaltySeverity(record.severity)]
+        measure = PenaltyMeasure(record.measure)
+        earliest = record.decided_on + MIN_PUBLICITY[measure]
         if today < earliest:
             raise RepairStateError(
                 f"the penalty can be repaired from {earliest.isoformat()} "
-                f"(minimum publicity for a {PenaltySeverity(record.severity).value} penalty)"
+                f"(minimum publicity of a penalty by {measure.value})"
             )
 
 

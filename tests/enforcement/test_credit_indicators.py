@@ -15,7 +15,7 @@ from enforcement.models import (
     CreditList,
     ListEntry,
     Penalty,
-    PenaltySeverity,
+    PenaltyMeasure,
 )
 from enforcement.services.credit_indicators import compute_indicators
 from tests.factories import EnterpriseFactory
@@ -64,27 +64,27 @@ def test_indicators_follow_the_records(db_session: Session) -> None:
             Penalty(
                 enterprise=troubled,
                 decision_no="东市监罚〔2026〕1号",
-                decided_on=AS_OF - dt.timedelta(days=365),  # one year: half weight
-                severity=PenaltySeverity.SERIOUS,
+                decided_on=AS_OF - dt.timedelta(days=365),  # about a year: half weight
+                measure=PenaltyMeasure.REVOCATION,
             ),
             Penalty(
                 enterprise=troubled,
                 decision_no="东市监罚〔2026〕2号",
                 decided_on=AS_OF,
-                severity=PenaltySeverity.MINOR,
+                measure=PenaltyMeasure.WARNING,
             ),
             Penalty(  # repaired: does not count
                 enterprise=troubled,
                 decision_no="东市监罚〔2025〕9号",
                 decided_on=dt.date(2025, 1, 1),
-                severity=PenaltySeverity.ORDINARY,
+                measure=PenaltyMeasure.FINE,
                 repaired_at=dt.datetime(2025, 6, 1, tzinfo=dt.UTC),
             ),
             Penalty(  # older than three years: does not count
                 enterprise=troubled,
                 decision_no="东市监罚〔2022〕3号",
                 decided_on=dt.date(2022, 1, 1),
-                severity=PenaltySeverity.SERIOUS,
+                measure=PenaltyMeasure.REVOCATION,
             ),
             Complaint(enterprise=troubled, received_on=dt.date(2026, 2, 1), substantiated=True),
             Complaint(enterprise=troubled, received_on=dt.date(2026, 3, 1), substantiated=False),
@@ -97,32 +97,33 @@ def test_indicators_follow_the_records(db_session: Session) -> None:
     assert list(frame.enterprise_id) == sorted(e.id for e in (clean, troubled, sister, unknown))
     assert math.isclose(_column(frame, "age_years", clean), 10.0, abs_tol=0.01)
     assert math.isnan(_column(frame, "age_years", troubled))
-    assert _column(frame, "registered_capital_10k", clean) == 500.0
-    assert math.isnan(_column(frame, "registered_capital_10k", unknown))
+    assert _column(frame, "registered_capital", clean) == 500.0  # 万元
+    assert math.isnan(_column(frame, "registered_capital", unknown))
     assert _column(frame, "industry_section", clean) == "F"
 
-    on_time = [_column(frame, "annual_report_on_time", e) for e in (clean, troubled, sister)]
-    assert on_time == [1.0, 0.0, 0.0]
-    assert math.isnan(_column(frame, "annual_report_on_time", unknown))  # no record: unknown
+    on_time = [_column(frame, "annual_report", e) for e in (clean, troubled, sister)]
+    assert on_time == ["on_time", "late", "not_filed"]
+    assert _column(frame, "annual_report", unknown) is None  # no record: unknown
 
-    assert _column(frame, "abnormal_operation_listed", troubled) == 1.0
-    assert _column(frame, "abnormal_operation_listed", clean) == 0.0
-    assert _column(frame, "serious_illegal_listed", troubled) == 1.0
+    assert _column(frame, "abnormal_operation", troubled) == 1.0
+    assert _column(frame, "abnormal_operation", clean) == 0.0
+    assert _column(frame, "serious_illegal", troubled) == 1.0
     assert _column(frame, "penalties_3y", troubled) == 2.0
-    assert _column(frame, "serious_penalties_3y", troubled) == 1.0
-    expected_weight = 3.0 * 0.5 ** (365 / 365.25) + 0.5
-    assert math.isclose(_column(frame, "penalty_weight", troubled), expected_weight)
-    assert _column(frame, "penalty_weight", clean) == 0.0
-    assert _column(frame, "complaints_substantiated_12m", troubled) == 1.0
+    assert _column(frame, "grave_penalties_3y", troubled) == 1.0
+    # revocation (5) a year ago at half weight, plus a warning (1) today
+    expected_index = 5 * 0.5 ** ((365 / (365.25 / 12)) / 12) + 1
+    assert math.isclose(_column(frame, "penalty_index", troubled), expected_index)
+    assert _column(frame, "penalty_index", clean) == 0.0
+    assert _column(frame, "complaints_12m", troubled) == 1.0
 
     # The sister firm shares its representative with a serious-illegal listed enterprise.
-    assert _column(frame, "related_party_blacklisted", sister) == 1.0
-    assert _column(frame, "related_party_blacklisted", troubled) == 0.0  # not itself
-    assert math.isnan(_column(frame, "related_party_blacklisted", unknown))
-    assert math.isnan(_column(frame, "inspection_findings_3y", clean))
+    assert _column(frame, "related_party_risk", sister) == 1.0
+    assert _column(frame, "related_party_risk", troubled) == 0.0  # not itself
+    assert math.isnan(_column(frame, "related_party_risk", unknown))
+    assert math.isnan(_column(frame, "findings_3y", clean))
 
     row = frame.row(int(np.searchsorted(frame.enterprise_id, unknown.id)))
-    assert row["registered_capital_10k"] is None and row["entity_type"] == "company"
+    assert row["registered_capital"] is None and row["entity_type"] == "company"
 
 
 def test_a_subset_gives_the_same_values_as_everybody(db_session: Session) -> None:
@@ -132,7 +133,7 @@ def test_a_subset_gives_the_same_values_as_everybody(db_session: Session) -> Non
             enterprise=firms[2],
             decision_no="X-1",
             decided_on=dt.date(2026, 1, 1),
-            severity=PenaltySeverity.ORDINARY,
+            measure=PenaltyMeasure.FINE,
         )
     )
     db_session.flush()

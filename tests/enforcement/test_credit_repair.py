@@ -15,7 +15,7 @@ from enforcement.models import (
     ListEntry,
     OutboxMessage,
     Penalty,
-    PenaltySeverity,
+    PenaltyMeasure,
     RepairStatus,
     Role,
     User,
@@ -73,13 +73,13 @@ def world(db_session: Session, make_user: Callable[..., User]) -> dict[str, Any]
         enterprise=firm,
         decision_no="东市监罚〔2025〕1号",
         decided_on=dt.date(2025, 6, 1),
-        severity=PenaltySeverity.ORDINARY,
+        measure=PenaltyMeasure.CONFISCATION,
     )
     fresh_penalty = Penalty(
         enterprise=firm,
         decision_no="东市监罚〔2026〕7号",
         decided_on=dt.date(2026, 8, 1),
-        severity=PenaltySeverity.ORDINARY,
+        measure=PenaltyMeasure.CONFISCATION,
     )
     others_entry = ListEntry(
         enterprise=other,
