@@ -1,5 +1,5 @@
-"""``suijian bench import`` (the importer on the real FSA directory) and ``suijian bench draw``
-(the draw on synthetic arrays)."""
+"""``suijian bench import`` (the importer on the real FSA directory), ``suijian bench draw``
+(the draw on synthetic arrays) and ``suijian bench rate`` (credit scoring on synthetic arrays)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from enforcement import bench, bench_draw
+from enforcement import bench, bench_draw, bench_rate
 from enforcement.cli.context import AppContext, pass_app
 from enforcement.db import is_sqlite
 from enforcement.devservices import ServiceUnavailableError
@@ -127,6 +127,68 @@ def bench_draw_command(
     except (ValueError, RuntimeError, ServiceUnavailableError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(json.dumps(figures) if as_json else bench_draw.human(figures))
+
+
+@bench_group.command("rate")
+@click.option(
+    "--enterprises",
+    "n",
+    type=click.IntRange(min=1),
+    default=bench_rate.DEFAULT_ENTERPRISES,
+    show_default=True,
+    help="Synthetic enterprises to score.",
+)
+@click.option(
+    "--indicators",
+    type=click.IntRange(min=1, max=200),
+    default=bench_rate.DEFAULT_INDICATORS,
+    show_default=True,
+    help="Indicators in the synthetic scorecard.",
+)
+@click.option(
+    "--repeat",
+    type=click.IntRange(min=1),
+    default=bench_rate.DEFAULT_REPEAT,
+    show_default=True,
+    help="Timed scorings; the best is reported.",
+)
+@click.option("--no-baseline", is_flag=True, help="Skip the pandas baseline.")
+@click.option(
+    "--train-rows",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Also time training a scorecard on this many synthetic inspection rows.",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Threads for scoring (default: the CPUs, at most 8).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object only.")
+def bench_rate_command(
+    n: int,
+    indicators: int,
+    repeat: int,
+    no_baseline: bool,
+    train_rows: int,
+    threads: int | None,
+    as_json: bool,
+) -> None:
+    """Score synthetic enterprises with a synthetic scorecard, against pandas on the same rows."""
+    try:
+        figures = bench_rate.run(
+            n,
+            indicators=indicators,
+            repeat=repeat,
+            baseline=not no_baseline,
+            train_rows=train_rows,
+            threads=threads,
+        )
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(json.dumps(figures) if as_json else bench_rate.human(figures))
 
 
 COMMANDS = [bench_group]
