@@ -10,13 +10,15 @@ import datetime as dt
 import logging
 import os
 import socket
+from dataclasses import asdict
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from celery import Task
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from enforcement import distributed_draw
+from enforcement import distributed_draw, outbox
+from enforcement.services.credit import RatingService
 from enforcement.services.jurisdictions import reassign_enterprises
 from enforcement.worker import celery_app, task_session
 
@@ -116,3 +118,53 @@ def merge_draw_parts(
         return distributed_draw.merge_parts(
             session, parts, snapshot_sha256=snapshot_sha256, plan=plan, key=key
         )
+
+
+# --- the outbox and credit ratings ------------------------------------------------------------
+
+
+@celery_app.task(
+    bind=True,
+    name="enforcement.tasks.drain_outbox",
+    autoretry_for=TRANSIENT_DB_ERRORS,
+    retry_backoff=1,
+    retry_backoff_max=30,
+    max_retries=6,
+)
+def drain_outbox(self: Task) -> int:
+    """Send the pending outbox messages to their tasks (kicked after commits, and scheduled)."""
+    with task_session(self.app) as session:
+        return outbox.drain(session, self.app)
+
+
+@celery_app.task(
+    bind=True,
+    name="enforcement.tasks.rerate_enterprises",
+    autoretry_for=TRANSIENT_DB_ERRORS,
+    retry_backoff=2,
+    retry_backoff_max=120,
+    retry_jitter=True,
+    max_retries=6,
+)
+def rerate_enterprises(
+    self: Task, enterprise_ids: list[int], cause: str = "event", detail: str = ""
+) -> dict[str, Any]:
+    """Re-rate some enterprises after an event (idempotent: an unchanged rating writes nothing)."""
+    with task_session(self.app) as session:
+        summary = RatingService(session).rate(enterprise_ids, cause=cause, detail=detail)
+    return asdict(summary)
+
+
+@celery_app.task(
+    bind=True,
+    name="enforcement.tasks.rerate_all",
+    autoretry_for=TRANSIENT_DB_ERRORS,
+    retry_backoff=60,
+    max_retries=3,
+)
+def rerate_all(self: Task) -> dict[str, Any]:
+    """The scheduled full re-rating of every enterprise."""
+    with task_session(self.app) as session:
+        summary = RatingService(session).rate(None, cause="batch", detail="scheduled")
+    log.info("full re-rating: %s", summary)
+    return asdict(summary)

@@ -16,11 +16,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from celery import Celery
+from celery.schedules import crontab
 from celery.signals import worker_process_init, worker_process_shutdown
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from enforcement.db import engine_from_settings, session_factory, session_scope
+from enforcement.outbox import CELERY_APP_INFO
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +64,25 @@ def filesystem_transport_options(folder: Path) -> dict[str, Any]:
     }
 
 
+def beat_schedule(settings: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """What the scheduler (``suijian worker --beat``) sends, and when (Asia/Shanghai)."""
+    return {
+        # The backstop of the outbox: commits kick a drain at once, this catches the rest.
+        "drain-outbox": {
+            "task": "enforcement.tasks.drain_outbox",
+            "schedule": float(settings.get("suijian.outbox_drain_seconds") or 5),
+        },
+        # The full re-rating of every enterprise (SAMR classifies monthly; nightly is cheap).
+        "rerate-all": {
+            "task": "enforcement.tasks.rerate_all",
+            "schedule": crontab(
+                minute=int(settings.get("suijian.rerate_minute") or 30),
+                hour=int(settings.get("suijian.rerate_hour") or 2),
+            ),
+        },
+    }
+
+
 def configure(app: Celery, settings: Mapping[str, Any]) -> Celery:
     """Configure ``app`` from ini settings; returns it. Safe to call again with new settings."""
     broker_url = str(settings.get("celery.broker_url") or DEFAULT_BROKER_URL).strip()
@@ -85,6 +106,8 @@ def configure(app: Celery, settings: Mapping[str, Any]) -> Celery:
         "result_expires": 24 * 3600,
         "broker_connection_retry_on_startup": True,
         "broker_transport_options": {},
+        "beat_schedule": beat_schedule(settings),
+        "beat_schedule_filename": str(_var_dir(settings) / "celerybeat-schedule"),
         SETTINGS_KEY: dict(settings),
     }
     if broker_url.startswith("filesystem:"):
@@ -135,6 +158,7 @@ def task_sessions(app: Celery | None = None) -> sessionmaker[Session]:
 def task_session(app: Celery | None = None) -> Iterator[Session]:
     """One transaction for a task: committed when the block succeeds, else rolled back."""
     with session_scope(task_sessions(app)) as session:
+        session.info[CELERY_APP_INFO] = app or celery_app  # commits kick the outbox drain
         yield session
 
 

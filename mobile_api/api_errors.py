@@ -18,6 +18,12 @@ from pyramid.request import Request
 from pyramid.response import Response
 from pyramid_openapi3.exceptions import RequestValidationError, ResponseValidationError
 
+from enforcement.services.credit_repair import (
+    RepairNotFoundError,
+    RepairPermissionError,
+    RepairStateError,
+    RepairValidationError,
+)
 from enforcement.services.plans import (
     PermissionDeniedError,
     PlanNotFoundError,
@@ -115,6 +121,10 @@ DOMAIN_ERRORS: tuple[tuple[type[Exception], int], ...] = (
     (PlanNotFoundError, 404),
     (PlanValidationError, 422),
     (PlanStateError, 409),
+    (RepairPermissionError, 403),
+    (RepairNotFoundError, 404),
+    (RepairValidationError, 422),
+    (RepairStateError, 409),
 )
 
 

@@ -9,6 +9,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from enforcement.db import engine_from_settings, session_factory
+from enforcement.outbox import CELERY_APP_INFO
+from mobile_api.queue import CELERY_KEY
 
 ENGINE_KEY = "sqlalchemy.engine"
 SESSIONS_KEY = "dbsession_factory"
@@ -16,6 +18,8 @@ SESSIONS_KEY = "dbsession_factory"
 
 def _dbsession(request: Request) -> Session:
     session = request.registry[SESSIONS_KEY]()
+    # A commit that published outbox messages kicks a worker through the app's client.
+    session.info[CELERY_APP_INFO] = request.registry[CELERY_KEY]
     # pyramid_tm commits or aborts it at the end of the request; nothing else commits.
     zope.sqlalchemy.register(session, transaction_manager=request.tm)
     request.add_finished_callback(lambda _request: session.close())

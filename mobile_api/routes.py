@@ -27,3 +27,7 @@ def includeme(config: Configurator) -> None:
     config.add_route("api.plan.publication", "/api/v1/plans/{code}/publication")
     config.add_route("api.plan.redraw", "/api/v1/plans/{code}/redraw")
     config.add_route("api.plan.bundle", "/api/v1/plans/{code}/bundle")
+    config.add_route("api.enterprise.credit", "/api/v1/enterprises/{enterprise_id}/credit")
+    config.add_route("api.repairs", "/api/v1/credit-repairs")
+    config.add_route("api.repair", "/api/v1/credit-repairs/{repair_id}")
+    config.add_route("api.repair.decision", "/api/v1/credit-repairs/{repair_id}/decision")

@@ -28,9 +28,21 @@ def main(ctx: click.Context, config_path: str | None) -> None:
 
 
 def _register() -> None:
-    from enforcement.cli import bench, db, demo, draws, imports, plans, rfc3797, serve, uscc
+    from enforcement.cli import (
+        backtest,
+        bench,
+        credit,
+        db,
+        demo,
+        draws,
+        imports,
+        plans,
+        rfc3797,
+        serve,
+        uscc,
+    )
 
-    for module in (db, imports, demo, uscc, rfc3797, serve, bench, plans, draws):
+    for module in (db, imports, demo, uscc, rfc3797, serve, bench, plans, draws, credit, backtest):
         for command in module.COMMANDS:
             main.add_command(command)
 

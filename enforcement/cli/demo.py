@@ -17,6 +17,8 @@ from enforcement.demo import (
     generate,
 )
 from enforcement.demo.load import DemoError, LoadReport, load_demo, registry_is_empty
+from enforcement.models import RatingCause
+from enforcement.services.credit import RatingService
 
 
 @click.group("demo")
@@ -79,10 +81,15 @@ def load(
     try:
         with session_scope(app.sessions) as session:
             report = load_demo(session, data, reset=reset)
+            # Every demo enterprise gets its first credit rating, so tiers drive the draw.
+            rated = RatingService(session).rate(cause=RatingCause.BATCH, detail="demo load")
     except DemoError as exc:
         raise click.ClickException(str(exc)) from exc
     finished = time.perf_counter()
     _print_report(report, generated - started, finished - generated)
+    click.echo(
+        "credit tiers: " + ", ".join(f"{tier} {count}" for tier, count in rated.tiers.items())
+    )
 
 
 @demo_group.command("logins")

@@ -67,7 +67,7 @@ def worker_child(
     config_file: str, concurrency: int, loglevel: str, stop_timeout: float = 30.0
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Run ``suijian worker`` as a child process for the duration of the block."""
-    command = [sys.executable, "-c", _RUN_CLI, "-c", config_file, "worker"]
+    command = [sys.executable, "-c", _RUN_CLI, "-c", config_file, "worker", "--beat"]
     command += ["--concurrency", str(concurrency), "--loglevel", loglevel]
     # Its own session: Ctrl-C in the terminal reaches ``serve`` only, which then stops the
     # worker with SIGTERM (Celery's warm shutdown: running tasks finish).
@@ -145,8 +145,13 @@ def serve(
     show_default=True,
 )
 @click.option("--hostname", default="suijian@%h", show_default=True, help="Worker node name.")
+@click.option(
+    "--beat",
+    is_flag=True,
+    help="Also run the scheduler (outbox drain, nightly re-rating): on exactly one node.",
+)
 @pass_app
-def worker(app: AppContext, concurrency: int, loglevel: str, hostname: str) -> None:
+def worker(app: AppContext, concurrency: int, loglevel: str, hostname: str, beat: bool) -> None:
     """Run a Celery worker (prefork pool) on the broker configured in the ini file."""
     import enforcement.tasks  # noqa: F401  (registers the tasks)
     from enforcement.worker import celery_app, configure
@@ -159,6 +164,8 @@ def worker(app: AppContext, concurrency: int, loglevel: str, hostname: str) -> N
         f"--loglevel={loglevel.upper()}",
         f"--hostname={hostname}",
     ]
+    if beat:
+        argv.append("--beat")
     celery_app.worker_main(argv)
 
 

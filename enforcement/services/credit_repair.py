@@ -175,7 +175,7 @@ class RepairService:
                     "cause": RatingCause.REPAIR.value,
                     "detail": f"credit repair {repair.id}",
                 },
-            )
+            )  # a repair is its own cause, not credit_records.rerate_later's "event"
         self.session.flush()
         audit.record(
             self.session,
