@@ -9,6 +9,7 @@ card from inspection outcomes with inspector strictness as a nuisance term;
 """
 
 from credit_rating.binning import FeatureSpec
+from credit_rating.cardfile import load_scorecard
 from credit_rating.cards import Rating, ScorecardSet, builtin_cards, card_set, compose
 from credit_rating.consistency import ConsistencyReport, InspectorRow, consistency_report
 from credit_rating.indicators import PENALTY_SEVERITY, count_in_window, recency_weighted_sum
@@ -23,7 +24,6 @@ from credit_rating.scorecard import (
     ScorecardError,
     ScoreResult,
     Text,
-    load_scorecard,
 )
 from credit_rating.tiers import (
     TIER_NAMES_EN,

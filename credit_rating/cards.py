@@ -21,7 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from credit_rating.scorecard import Scorecard, ScorecardError, ScoreResult, Text, load_scorecard
+from credit_rating.cardfile import load_scorecard
+from credit_rating.scorecard import Scorecard, ScorecardError, ScoreResult, Text
 from credit_rating.tiers import Cutoffs
 
 BUILTIN = ("general.json", "food.json", "special_equipment.json")

@@ -103,6 +103,7 @@ def run(
         figures["train_rows"] = train_rows
         figures["train_seconds"] = round(time.perf_counter() - started, 2)
         figures["train_refits"] = trained.refits
+        figures["train_breakdown"] = dict(trained.stats)
     figures["numpy"] = np.__version__
     figures["pandas"] = pd.__version__
     figures["python"] = platform.python_version()
