@@ -33,6 +33,10 @@ from random_sampler import (
 from random_sampler.select import ITEM_COVERED_BY_ADDITION
 from random_sampler.synthetic import synthetic_inputs, synthetic_team_options
 from random_sampler.teams import BLOCKED_NONE, BLOCKED_WORKLOAD
+from tests.draw_asserts import (
+    assert_same_result,
+    assert_same_selection,
+)
 
 SEED = b"draw-test-secret-seed"
 PUBLIC = "2026-11-20 lottery 03 11 17 25 31 + 09"
@@ -87,37 +91,6 @@ def draw(
         inspectors=inspectors,
         team_options=options,
     )
-
-
-def assert_same_array(a: Any, b: Any, name: str) -> None:
-    a, b = np.asarray(a), np.asarray(b)
-    assert a.dtype == b.dtype, f"{name}: dtype {a.dtype} != {b.dtype}"
-    assert a.shape == b.shape, f"{name}: shape {a.shape} != {b.shape}"
-    assert np.array_equal(a, b, equal_nan=a.dtype.kind == "f"), f"{name} differs"
-
-
-def assert_same_selection(a: Selection, b: Selection) -> None:
-    for field in dataclasses.fields(Selection):
-        x, y = getattr(a, field.name), getattr(b, field.name)
-        if field.name == "allocation":
-            for part in dataclasses.fields(x):
-                u, v = getattr(x, part.name), getattr(y, part.name)
-                if isinstance(u, np.ndarray) or isinstance(v, np.ndarray):
-                    assert_same_array(u, v, f"allocation.{part.name}")
-                else:
-                    assert u == v, f"allocation.{part.name}: {u!r} != {v!r}"
-        else:
-            assert_same_array(x, y, field.name)
-    assert_same_array(a.inclusion_probability, b.inclusion_probability, "inclusion_probability")
-
-
-def assert_same_result(a: DrawResult, b: DrawResult) -> None:
-    assert_same_selection(a.selection, b.selection)
-    for name in ("members", "blocked", "blocked_department", "workload"):
-        assert_same_array(getattr(a.teams, name), getattr(b.teams, name), f"teams.{name}")
-    assert_same_array(a.team_member_id, b.team_member_id, "team_member_id")
-    assert a.report == b.report
-    assert json.dumps(a.report, sort_keys=True) == json.dumps(b.report, sort_keys=True)
 
 
 # --------------------------------------------------------------------------- determinism
