@@ -34,7 +34,11 @@ from enforcement.models import (
     utcnow,
 )
 from enforcement.services import audit
-from enforcement.services.credit_indicators import IndicatorFrame, compute_indicators
+from enforcement.services.credit_indicators import (
+    IndicatorFrame,
+    compute_indicators,
+    flagged_representatives,
+)
 from enforcement.services.credit_scoring import ScoredBatch, score_frame
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -86,9 +90,10 @@ class RatingService:
             else sorted({int(i) for i in enterprise_ids})
         )
         summary = RatingSummary()
+        flagged = flagged_representatives(self.session, as_of)  # once, not once per batch
         for start in range(0, len(ids), BATCH_SIZE):
             chunk = ids[start : start + BATCH_SIZE]
-            frame = compute_indicators(self.session, as_of, chunk)
+            frame = compute_indicators(self.session, as_of, chunk, flagged)
             scored = score_frame(frame)
             self._store(frame, scored, cause, detail[:200], now, summary)
         self.session.flush()

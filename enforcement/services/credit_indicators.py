@@ -62,9 +62,15 @@ class IndicatorFrame:
 
 
 def compute_indicators(
-    session: Session, as_of: dt.date, enterprise_ids: Sequence[int] | None = None
+    session: Session,
+    as_of: dt.date,
+    enterprise_ids: Sequence[int] | None = None,
+    flagged: dict[str, set[int]] | None = None,
 ) -> IndicatorFrame:
-    """The indicators of ``enterprise_ids`` (all enterprises when None) as of ``as_of``."""
+    """The indicators of ``enterprise_ids`` (all enterprises when None) as of ``as_of``.
+
+    ``flagged`` (from ``flagged_representatives``) saves its query when a caller computes
+    many batches as of the same date."""
     base = select(
         Enterprise.id,
         Enterprise.registration_date,
@@ -106,7 +112,9 @@ def compute_indicators(
         "serious_illegal": _listed(session, position, as_of, CreditList.SERIOUS_ILLEGAL),
         **_penalties(session, position, as_of),
         "complaints_12m": _complaints(session, position, as_of),
-        "related_party_risk": _related_parties(session, rows, position, as_of),
+        "related_party_risk": _related_parties(
+            rows, position, flagged_representatives(session, as_of) if flagged is None else flagged
+        ),
         # Sources of later features (see the module docstring): not known yet.
         "findings_3y": np.full(n, np.nan),
         "overdue_rectifications": np.full(n, np.nan),
@@ -218,25 +226,31 @@ def _complaints(session: Session, position: dict[int, int], as_of: dt.date) -> n
     return out
 
 
-def _related_parties(
-    session: Session, rows: Sequence[tuple], position: dict[int, int], as_of: dt.date
-) -> np.ndarray:
-    """1 when the legal representative also represents another enterprise that is on the
-    serious-illegal list or rated D (关联主体); 0 otherwise; NaN without a representative."""
-    flagged_listed = (
+def flagged_representatives(session: Session, as_of: dt.date) -> dict[str, set[int]]:
+    """Legal representative -> the enterprises they represent that are on the serious-illegal
+    list or rated D (what makes a related party risky)."""
+    listed = (
         select(Enterprise.legal_representative, Enterprise.id)
         .join(ListEntry, ListEntry.enterprise_id == Enterprise.id)
         .where(ListEntry.list == CreditList.SERIOUS_ILLEGAL, ListEntry.listed_on <= as_of)
         .where(or_(ListEntry.removed_on.is_(None), ListEntry.removed_on > as_of))
         .where(Enterprise.legal_representative.is_not(None))
     )
-    flagged_tier = select(Enterprise.legal_representative, Enterprise.id).where(
+    tier_d = select(Enterprise.legal_representative, Enterprise.id).where(
         Enterprise.credit_tier == "D", Enterprise.legal_representative.is_not(None)
     )
     flagged: dict[str, set[int]] = {}
-    for query in (flagged_listed, flagged_tier):
+    for query in (listed, tier_d):
         for name, enterprise_id in session.execute(query):
             flagged.setdefault(name, set()).add(enterprise_id)
+    return flagged
+
+
+def _related_parties(
+    rows: Sequence[tuple], position: dict[int, int], flagged: dict[str, set[int]]
+) -> np.ndarray:
+    """1 when the legal representative also represents another flagged enterprise (关联主体);
+    0 otherwise; NaN without a representative."""
     out = np.zeros(len(position))
     for enterprise_id, *_rest, representative in rows:
         i = position[enterprise_id]
@@ -247,4 +261,4 @@ def _related_parties(
     return out
 
 
-__all__ = ["IndicatorFrame", "compute_indicators"]
+__all__ = ["IndicatorFrame", "compute_indicators", "flagged_representatives"]
