@@ -10,6 +10,7 @@ import datetime as dt
 import logging
 import os
 import socket
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -30,6 +31,22 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError)
 
 
+def db_task(
+    name: str, *, backoff: int, max_retries: int, backoff_max: int = 600
+) -> Callable[[Callable[..., Any]], Task]:
+    """A bound task retried on transient database errors, with exponential back-off
+    (``backoff`` seconds doubling up to ``backoff_max``, with jitter)."""
+    return celery_app.task(
+        bind=True,
+        name=name,
+        autoretry_for=TRANSIENT_DB_ERRORS,
+        retry_backoff=backoff,
+        retry_backoff_max=backoff_max,
+        retry_jitter=True,
+        max_retries=max_retries,
+    )
+
+
 @celery_app.task(bind=True, name="enforcement.tasks.ping")
 def ping(self: Task) -> dict[str, Any]:
     """Answer with who ran the task and when: the health check's round trip."""
@@ -42,15 +59,7 @@ def ping(self: Task) -> dict[str, Any]:
     }
 
 
-@celery_app.task(
-    bind=True,
-    name="enforcement.tasks.reassign_jurisdictions",
-    autoretry_for=TRANSIENT_DB_ERRORS,
-    retry_backoff=2,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=6,
-)
+@db_task("enforcement.tasks.reassign_jurisdictions", backoff=2, backoff_max=300, max_retries=6)
 def reassign_jurisdictions(self: Task) -> dict[str, int]:
     """Recompute every located enterprise's jurisdiction in one transaction (idempotent)."""
     with task_session(self.app) as session:
@@ -62,15 +71,7 @@ def reassign_jurisdictions(self: Task) -> dict[str, int]:
 # --- distributed draws (enforcement.distributed_draw) ----------------------------------------
 
 
-@celery_app.task(
-    bind=True,
-    name="enforcement.tasks.draw_part",
-    autoretry_for=TRANSIENT_DB_ERRORS,
-    retry_backoff=2,
-    retry_backoff_max=60,
-    retry_jitter=True,
-    max_retries=6,
-)
+@db_task("enforcement.tasks.draw_part", backoff=2, backoff_max=60, max_retries=6)
 def draw_part(
     self: Task,
     *,
@@ -96,15 +97,7 @@ def draw_part(
         )
 
 
-@celery_app.task(
-    bind=True,
-    name="enforcement.tasks.merge_draw_parts",
-    autoretry_for=TRANSIENT_DB_ERRORS,
-    retry_backoff=2,
-    retry_backoff_max=60,
-    retry_jitter=True,
-    max_retries=6,
-)
+@db_task("enforcement.tasks.merge_draw_parts", backoff=2, backoff_max=60, max_retries=6)
 def merge_draw_parts(
     self: Task,
     parts: list[dict[str, Any]],
@@ -123,29 +116,14 @@ def merge_draw_parts(
 # --- the outbox and credit ratings ------------------------------------------------------------
 
 
-@celery_app.task(
-    bind=True,
-    name="enforcement.tasks.drain_outbox",
-    autoretry_for=TRANSIENT_DB_ERRORS,
-    retry_backoff=1,
-    retry_backoff_max=30,
-    max_retries=6,
-)
+@db_task("enforcement.tasks.drain_outbox", backoff=1, backoff_max=30, max_retries=6)
 def drain_outbox(self: Task) -> int:
     """Send the pending outbox messages to their tasks (kicked after commits, and scheduled)."""
     with task_session(self.app) as session:
         return outbox.drain(session, self.app)
 
 
-@celery_app.task(
-    bind=True,
-    name="enforcement.tasks.rerate_enterprises",
-    autoretry_for=TRANSIENT_DB_ERRORS,
-    retry_backoff=2,
-    retry_backoff_max=120,
-    retry_jitter=True,
-    max_retries=6,
-)
+@db_task("enforcement.tasks.rerate_enterprises", backoff=2, backoff_max=120, max_retries=6)
 def rerate_enterprises(
     self: Task, enterprise_ids: list[int], cause: str = "event", detail: str = ""
 ) -> dict[str, Any]:
@@ -155,13 +133,7 @@ def rerate_enterprises(
     return asdict(summary)
 
 
-@celery_app.task(
-    bind=True,
-    name="enforcement.tasks.rerate_all",
-    autoretry_for=TRANSIENT_DB_ERRORS,
-    retry_backoff=60,
-    max_retries=3,
-)
+@db_task("enforcement.tasks.rerate_all", backoff=60, max_retries=3)
 def rerate_all(self: Task) -> dict[str, Any]:
     """The scheduled full re-rating of every enterprise."""
     with task_session(self.app) as session:
