@@ -16,6 +16,16 @@ from enforcement.models.credit import (
     RepairStatus,
     RepairSubject,
 )
+from enforcement.models.inspections import (
+    EvidenceFile,
+    FieldInspection,
+    GeofenceVerdict,
+    InspectionEvidence,
+    InspectionFinding,
+    InspectionResult,
+    InspectionStatus,
+    TaskChange,
+)
 from enforcement.models.outbox import OutboxMessage
 from enforcement.models.plans import (
     FROZEN_STATUSES,
@@ -63,8 +73,15 @@ __all__ = [
     "Enterprise",
     "EnterpriseStatus",
     "EntityType",
+    "EvidenceFile",
+    "FieldInspection",
+    "GeofenceVerdict",
+    "InspectionEvidence",
+    "InspectionFinding",
     "InspectionItem",
     "InspectionMethod",
+    "InspectionResult",
+    "InspectionStatus",
     "InspectionTask",
     "Inspector",
     "InspectorConflict",
@@ -85,6 +102,7 @@ __all__ = [
     "Role",
     "SamplingMethod",
     "SamplingPlan",
+    "TaskChange",
     "TaskMember",
     "TaskStatus",
     "UTCDateTime",

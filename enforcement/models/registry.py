@@ -17,6 +17,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Index,
+    Integer,
     Numeric,
     SmallInteger,
     String,
@@ -142,6 +143,9 @@ class Inspector(TimestampMixin, Base):
     )
     specialties: Mapped[list[str]] = mapped_column(JSON, default=list)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    credential_expires_on: Mapped[dt.date | None] = mapped_column(Date)  # 执法证有效期
+    # The last number given to a change of this inspector's task list (TaskChange.seq).
+    task_feed_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     department: Mapped[Department] = relationship()
     jurisdiction: Mapped[Jurisdiction | None] = relationship()
