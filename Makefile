@@ -7,7 +7,7 @@ PYTHON := /usr/bin/python3
 INI ?= development.ini
 
 .DEFAULT_GOAL := help
-.PHONY: help run test bench lint format system-deps-run system-deps-test clean
+.PHONY: help run test bench lint format system-deps-run system-deps-test clean vendor
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -24,12 +24,41 @@ $(BIN)/suijian: setup.cfg pyproject.toml
 	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]'
 	@touch $@
 
-run: system-deps-run $(BIN)/suijian ## Install, load the demo, serve the app and a worker (embedded)
+# Browser files the app serves itself (no CDN): npm installs package-lock.json's exact versions
+# (no install scripts: only files are taken), then each package's dist files are copied under
+# mobile_api/static/vendor/ (gitignored).
+NPM_STAMP := node_modules/.package-lock.json
+VENDOR := mobile_api/static/vendor
+SWAGGER_UI_FILES := swagger-ui.css swagger-ui-bundle.js LICENSE NOTICE
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(VENDOR)/swagger-ui/.copied: $(NPM_STAMP)
+	mkdir -p $(@D)
+	cp $(addprefix node_modules/swagger-ui-dist/,$(SWAGGER_UI_FILES)) $(@D)/
+	@touch $@
+
+# The tablet app's modules (ES modules, imported through the shell's import map).
+$(VENDOR)/idb/.copied: $(NPM_STAMP)
+	mkdir -p $(@D)
+	cp node_modules/idb/build/index.js node_modules/idb/LICENSE $(@D)/
+	@touch $@
+
+$(VENDOR)/signature_pad/.copied: $(NPM_STAMP)
+	mkdir -p $(@D)
+	cp node_modules/signature_pad/dist/signature_pad.js node_modules/signature_pad/LICENSE $(@D)/
+	@touch $@
+
+vendor: $(VENDOR)/swagger-ui/.copied $(VENDOR)/idb/.copied $(VENDOR)/signature_pad/.copied ## Install the npm packages, copy their files to mobile_api/static/vendor
+
+run: system-deps-run $(BIN)/suijian vendor ## Install, load the demo, serve the app and a worker (embedded)
 	$(BIN)/suijian -c $(INI) db upgrade
 	$(BIN)/suijian -c $(INI) demo load --if-empty
 	$(BIN)/suijian -c $(INI) serve --with-worker
 
-test: system-deps-test $(BIN)/suijian ## Install, then run lint and the whole suite on SpatiaLite and PostGIS
+test: system-deps-test $(BIN)/suijian vendor ## Install, then run lint and the whole suite on SpatiaLite and PostGIS
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest $(PYTEST_ARGS)

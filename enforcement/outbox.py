@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 #: Topic → the Celery task that handles it (its keyword arguments are the payload).
 TOPICS: dict[str, str] = {
     "credit.rerate": "enforcement.tasks.rerate_enterprises",
+    "inspection.record": "enforcement.tasks.render_onsite_record",
 }
 DRAIN_TASK = "enforcement.tasks.drain_outbox"
 #: ``session.info`` key of the Celery app that a commit should kick (set by whoever owns the

@@ -19,6 +19,7 @@ ENV_OVERRIDES: dict[str, str] = {
     "BROKER_URL": "celery.broker_url",
     "RESULT_BACKEND": "celery.result_backend",
     "DATA_CENTER_URL": "data_center.url",
+    "DATA_CENTER_SECRET": "suijian.feed.secret",
     "SECRET_KEY": "suijian.secret_key",
     "SPATIALITE_LIBRARY_PATH": "spatialite.library_path",
 }

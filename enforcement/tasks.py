@@ -18,10 +18,10 @@ from zoneinfo import ZoneInfo
 from celery import Task
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from enforcement import distributed_draw, outbox
+from enforcement import distributed_draw, feed, outbox
 from enforcement.services.credit import RatingService
 from enforcement.services.jurisdictions import reassign_enterprises
-from enforcement.worker import celery_app, task_session
+from enforcement.worker import SETTINGS_KEY, celery_app, task_session
 
 log = logging.getLogger(__name__)
 
@@ -140,3 +140,45 @@ def rerate_all(self: Task) -> dict[str, Any]:
         summary = RatingService(session).rate(None, cause="batch", detail="scheduled")
     log.info("full re-rating: %s", summary)
     return asdict(summary)
+
+
+# --- the feed to the supervision data center (enforcement.feed) -------------------------------
+
+
+@db_task("enforcement.tasks.deliver_feed", backoff=2, backoff_max=60, max_retries=6)
+def deliver_feed(self: Task) -> dict[str, Any]:
+    """Deliver due feed records batch by batch until none is due (kicked after commits that
+    publish, and scheduled). A failing data center is not a task failure: the records keep
+    their back-off, and this task simply stops."""
+    settings = self.app.conf.get(SETTINGS_KEY) or {}
+    client = feed.FeedClient.from_settings(settings)
+    if not client.configured or not client.secret:
+        client.close()
+        return {"disabled": True}
+    with client:
+        result = feed.deliver_until_idle(
+            lambda: task_session(self.app),
+            client,
+            max_seconds=float(settings.get("suijian.feed.task_seconds") or 60),
+        )
+    if result.picked:
+        log.info("feed delivery: %s", result.as_dict())
+    return result.as_dict()
+
+
+# --- on-site records (现场检查笔录) -------------------------------------------------------------
+
+
+@db_task("enforcement.tasks.render_onsite_record", backoff=5, backoff_max=300, max_retries=6)
+def render_onsite_record(self: Task, inspection_uuid: str) -> dict[str, Any]:
+    """Render a finished inspection's record PDF into the evidence store and note its hash
+    (outbox topic ``inspection.record``; idempotent: a stored record is not rendered again)."""
+    # Imported here: WeasyPrint is heavy, and only this task needs it.
+    from enforcement.services.evidence import evidence_store
+    from enforcement.services.onsite_record import store_onsite_record
+
+    store = evidence_store(self.app.conf.get(SETTINGS_KEY) or {})
+    with task_session(self.app) as session:
+        outcome = store_onsite_record(session, inspection_uuid, store)
+    log.info("on-site record: %s", outcome)
+    return outcome

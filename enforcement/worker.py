@@ -72,6 +72,11 @@ def beat_schedule(settings: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
             "task": "enforcement.tasks.drain_outbox",
             "schedule": float(settings.get("suijian.outbox_drain_seconds") or 5),
         },
+        # The backstop of the feed to the data center (commits kick a delivery at once).
+        "deliver-feed": {
+            "task": "enforcement.tasks.deliver_feed",
+            "schedule": float(settings.get("suijian.feed.schedule_seconds") or 5),
+        },
         # The full re-rating of every enterprise (SAMR classifies monthly; nightly is cheap).
         "rerate-all": {
             "task": "enforcement.tasks.rerate_all",

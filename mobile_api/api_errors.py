@@ -24,6 +24,18 @@ from enforcement.services.credit_repair import (
     RepairStateError,
     RepairValidationError,
 )
+from enforcement.services.evidence import (
+    AttachmentConflictError,
+    AttachmentValidationError,
+    EvidenceAccessError,
+    InspectionFrozenError,
+)
+from enforcement.services.inspections import (
+    InspectionNotFoundError,
+    InspectionPermissionError,
+    InspectionStateError,
+    InspectionValidationError,
+)
 from enforcement.services.plans import (
     PermissionDeniedError,
     PlanNotFoundError,
@@ -125,6 +137,14 @@ DOMAIN_ERRORS: tuple[tuple[type[Exception], int], ...] = (
     (RepairNotFoundError, 404),
     (RepairValidationError, 422),
     (RepairStateError, 409),
+    (InspectionPermissionError, 403),
+    (InspectionNotFoundError, 404),
+    (InspectionValidationError, 422),
+    (InspectionStateError, 409),
+    (EvidenceAccessError, 404),
+    (AttachmentValidationError, 422),
+    (AttachmentConflictError, 409),
+    (InspectionFrozenError, 409),
 )
 
 

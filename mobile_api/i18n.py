@@ -32,7 +32,8 @@ def normalise_locale(value: str | None) -> str | None:
 
 
 def negotiate_locale(request: Request) -> str | None:
-    for candidate in (request.params.get(LOCALE_PARAM), request.cookies.get(LOCALE_COOKIE)):
+    # The query string only: parsing a body (maybe a malformed form) must never break this.
+    for candidate in (request.GET.get(LOCALE_PARAM), request.cookies.get(LOCALE_COOKIE)):
         locale = normalise_locale(candidate)
         if locale:
             return locale

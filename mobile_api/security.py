@@ -19,12 +19,13 @@ class Permission(enum.StrEnum):
     VIEW_DIRECTORY = "directory.view"  # the enterprise directory (名录库)
     GOVERN_PLANS = "plans.govern"  # sampling plans and draws; department scope in services
     AUTHENTICATED = "authenticated"  # any signed-in account (its own profile, its tokens)
+    RECORD_INSPECTIONS = "inspections.record"  # on-site work on one's own tasks (tablet)
 
 
 #: What each role may do. Admin may do everything.
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.SUPERVISOR: frozenset({Permission.VIEW_DIRECTORY, Permission.GOVERN_PLANS}),
-    Role.INSPECTOR: frozenset({Permission.VIEW_DIRECTORY}),
+    Role.INSPECTOR: frozenset({Permission.VIEW_DIRECTORY, Permission.RECORD_INSPECTIONS}),
     Role.LIAISON: frozenset(),
     Role.ENTERPRISE: frozenset(),
 }

@@ -26,6 +26,7 @@ from enforcement.models.inspections import (
     InspectionStatus,
     TaskChange,
 )
+from enforcement.models.feed import FEED_KINDS, FeedRecord
 from enforcement.models.outbox import OutboxMessage
 from enforcement.models.plans import (
     FROZEN_STATUSES,
@@ -56,6 +57,7 @@ from enforcement.models.registry import (
 )
 
 __all__ = [
+    "FEED_KINDS",
     "FROZEN_STATUSES",
     "SRID",
     "AnnualReport",
@@ -73,6 +75,7 @@ __all__ = [
     "Enterprise",
     "EnterpriseStatus",
     "EntityType",
+    "FeedRecord",
     "EvidenceFile",
     "FieldInspection",
     "GeofenceVerdict",

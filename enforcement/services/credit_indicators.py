@@ -6,9 +6,8 @@ in the order of the enterprise ids asked for; these columns are what the scoreca
 scorecards send to an explicit "missing" bin: an enterprise the system knows nothing about is
 never silently scored as if it had a clean record.
 
-Indicators whose source records arrive with later features (inspection findings with the
-field inspections, overdue rectification orders with the case workflow) are computed from
-those tables once they exist; until then they are "not known" for everybody.
+Overdue rectification orders arrive with the case workflow; until then that indicator is
+"not known" for everybody.
 """
 
 from __future__ import annotations
@@ -17,9 +16,10 @@ import datetime as dt
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from enforcement.models import (
@@ -27,12 +27,18 @@ from enforcement.models import (
     Complaint,
     CreditList,
     Enterprise,
+    FieldInspection,
+    InspectionStatus,
+    InspectionTask,
     ListEntry,
     Penalty,
     PenaltyMeasure,
 )
+from enforcement.services.inspections import PROBLEM_RESULTS
 
 PENALTY_HALF_LIFE_MONTHS = 12.0  # a penalty counts half as much after a year
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+FINDINGS_WINDOW_MONTHS = 36
 PENALTY_WINDOW_MONTHS = 36  # and not at all after three years (the usual publicity period)
 DAYS_PER_MONTH = 365.25 / 12
 COMPLAINT_WINDOW_DAYS = 365
@@ -115,8 +121,8 @@ def compute_indicators(
         "related_party_risk": _related_parties(
             rows, position, flagged_representatives(session, as_of) if flagged is None else flagged
         ),
-        # Sources of later features (see the module docstring): not known yet.
-        "findings_3y": np.full(n, np.nan),
+        "findings_3y": _findings(session, position, as_of),
+        # Source of a later feature (see the module docstring): not known yet.
         "overdue_rectifications": np.full(n, np.nan),
     }
     return IndicatorFrame(enterprise_id=ids, industry_code=industry, columns=columns, as_of=as_of)
@@ -175,6 +181,33 @@ def _listed(
         i = position.get(enterprise_id)
         if i is not None:
             out[i] = 1.0
+    return out
+
+
+def _findings(session: Session, position: dict[int, int], as_of: dt.date) -> np.ndarray:
+    """Finished inspections of the last 36 months with a problem found; NaN for an enterprise
+    not inspected in that time (no evidence either way)."""
+    out = np.full(len(position), np.nan)
+    since = as_of - dt.timedelta(days=FINDINGS_WINDOW_MONTHS * DAYS_PER_MONTH)
+    end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(), tzinfo=SHANGHAI)
+    start = dt.datetime.combine(since + dt.timedelta(days=1), dt.time(), tzinfo=SHANGHAI)
+    problem = case((FieldInspection.result.in_(sorted(PROBLEM_RESULTS)), 1), else_=0)
+    query = _scoped(
+        select(InspectionTask.enterprise_id, func.sum(problem))
+        .join(FieldInspection, FieldInspection.task_id == InspectionTask.id)
+        .where(
+            FieldInspection.status == InspectionStatus.FINISHED,
+            FieldInspection.finished_at >= start,
+            FieldInspection.finished_at < end,
+        )
+        .group_by(InspectionTask.enterprise_id),
+        InspectionTask.enterprise_id,
+        position,
+    )
+    for enterprise_id, problems in session.execute(query):
+        i = position.get(enterprise_id)
+        if i is not None:
+            out[i] = float(problems or 0)
     return out
 
 

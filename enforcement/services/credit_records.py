@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
-from enforcement import outbox
+from enforcement import feed, outbox
 from enforcement.models import (
     Complaint,
     CreditList,
@@ -59,7 +59,21 @@ def add_penalty(
     session.flush()
     audit.record(session, actor, "credit.penalty", penalty, {"decision_no": decision_no})
     rerate_later(session, enterprise, f"penalty {decision_no}")
+    feed.publish(session, "penalty", decision_no, penalty_document(penalty))
     return penalty
+
+
+def penalty_document(penalty: Penalty) -> dict[str, object]:
+    """What the data center receives for an administrative penalty."""
+    return {
+        "decision_no": penalty.decision_no,
+        "enterprise_uscc": penalty.enterprise.uscc,
+        "enterprise_name": penalty.enterprise.name,
+        "decided_on": penalty.decided_on.isoformat(),
+        "measure": penalty.measure.value,
+        "amount": None if penalty.amount is None else str(penalty.amount),
+        "legal_basis": penalty.legal_basis,
+    }
 
 
 def add_list_entry(

@@ -55,6 +55,7 @@ from enforcement.services.plans import (
     require_governing_role,
 )
 from enforcement.services.snapshots import load_snapshot, store_snapshot
+from enforcement.services.task_feed import note_task_changes
 from random_sampler import seeds
 from random_sampler.allocation import TIERS
 from random_sampler.archive import SnapshotArchive
@@ -200,6 +201,8 @@ class DrawService:
         )
         self.session.add(draw)
         draw.tasks = _tasks(plan, snapshot, result)
+        # The staffed tasks appear on their teams' tablets at the next sync.
+        note_task_changes(self.session, [task for task in draw.tasks if task.members])
         plan.status = PlanStatus.DRAWN
         plan.revealed_seed = bytes(seed).hex()
         plan.public_value = value

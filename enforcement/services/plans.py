@@ -25,6 +25,7 @@ from enforcement.models import (
     FROZEN_STATUSES,
     Department,
     InspectionItem,
+    InspectionTask,
     Jurisdiction,
     PlanError,
     PlanImmutableError,
@@ -33,10 +34,12 @@ from enforcement.models import (
     Role,
     SamplingMethod,
     SamplingPlan,
+    TaskStatus,
     User,
     utcnow,
 )
 from enforcement.services import audit
+from enforcement.services.task_feed import note_task_changes
 from random_sampler import seeds
 from random_sampler.allocation import TIERS, PlanSpec
 
@@ -276,6 +279,7 @@ class PlanService:
         )
         _apply(new, values)
         self.session.add(new)
+        self._void_open_tasks(plan)
         self.session.flush()
         audit.record(
             self.session,
@@ -294,6 +298,24 @@ class PlanService:
             at=now,
         )
         return new
+
+    def _void_open_tasks(self, plan: SamplingPlan) -> None:
+        """A redrawn plan's tasks not yet started are cancelled (they leave the tablets);
+        inspections already under way or done stand."""
+        if plan.draw is None:
+            return
+        voided = self.session.scalars(
+            select(InspectionTask)
+            .where(
+                InspectionTask.draw_id == plan.draw.id,
+                InspectionTask.status.in_((TaskStatus.OPEN, TaskStatus.STANDBY)),
+            )
+            .with_for_update()  # an inspection starting now waits, then is left alone
+            .execution_options(populate_existing=True)
+        ).all()
+        for task in voided:
+            task.status = TaskStatus.CANCELLED
+        note_task_changes(self.session, [task for task in voided if task.members])
 
     # ------------------------------------------------------------------ checks
 

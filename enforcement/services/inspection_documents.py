@@ -1,0 +1,184 @@
+"""Plain JSON documents of tasks and inspections: what the tablets read and what the data
+center receives (one shape for both, so a record reads the same everywhere)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from enforcement.models import (
+    FieldInspection,
+    InspectionFinding,
+    InspectionStatus,
+    InspectionTask,
+)
+from enforcement.services.inspections import enterprise_lonlat
+
+
+def _time(value: dt.datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def finding_document(finding: InspectionFinding) -> dict[str, Any]:
+    return {
+        "uuid": str(finding.uuid),
+        "item_code": finding.item_code,
+        "description": finding.description,
+        "severity": finding.severity,
+        "evidence": list(finding.evidence_sha256),
+        "created_at": _time(finding.created_at),
+    }
+
+
+def inspection_document(inspection: FieldInspection) -> dict[str, Any]:
+    task = inspection.task
+    signature = None
+    if inspection.signed_at is not None:
+        signature = {
+            "signer_name": inspection.signer_name,
+            "signer_role": inspection.signer_role,
+            "image_sha256": inspection.signature_sha256,
+            "refused": inspection.refused_to_sign,
+            "signed_at": _time(inspection.signed_at),
+        }
+    result = None
+    if inspection.status == InspectionStatus.FINISHED:
+        result = {
+            "result": inspection.result.value if inspection.result else None,
+            "note": inspection.result_note,
+            "rectification_due": (
+                inspection.rectification_due.isoformat() if inspection.rectification_due else None
+            ),
+            "finished_at": _time(inspection.finished_at),
+        }
+    return {
+        "uuid": str(inspection.uuid),
+        "task": str(task.uuid),
+        "plan": task.draw.plan.code,
+        "enterprise": {
+            "id": task.enterprise_id,
+            "name": task.enterprise.name,
+            "uscc": task.enterprise.uscc,
+        },
+        "inspector": {
+            "credential_no": inspection.inspector.credential_no,
+            "name": inspection.inspector.name,
+        },
+        "status": inspection.status.value,
+        "version": inspection.version,
+        "checkin": {
+            "lon": inspection.checkin_lon,
+            "lat": inspection.checkin_lat,
+            "reported": {
+                "lon": inspection.reported_lon,
+                "lat": inspection.reported_lat,
+                "crs": inspection.reported_crs,
+            },
+            "accuracy_m": inspection.accuracy_m,
+            "device_time": _time(inspection.device_time),
+            "received_at": _time(inspection.checked_in_at),
+            "geofence": {
+                "verdict": inspection.geofence.value,
+                "distance_m": inspection.distance_m,
+                "radius_m": inspection.geofence_radius_m,
+            },
+            "outside_reason": inspection.outside_reason,
+            "flagged": inspection.flagged,
+        },
+        "answers": dict(inspection.answers),
+        "findings": [finding_document(f) for f in inspection.findings],
+        "evidence": [
+            {
+                "uuid": str(e.uuid),
+                "sha256": e.sha256,
+                "media_type": e.file.media_type,
+                "kind": e.file.kind,
+                "size": e.file.size,
+                "caption": e.caption,
+                "captured_at": _time(e.captured_at),
+                "exif_check": dict(e.exif_check),
+            }
+            for e in inspection.evidence
+        ],
+        "signature": signature,
+        "result": result,
+        "record_sha256": inspection.record_sha256,
+        "finished_at": _time(inspection.finished_at),
+        "rectification_due": (
+            inspection.rectification_due.isoformat() if inspection.rectification_due else None
+        ),
+    }
+
+
+#: What the data center receives for an inspection: the same document.
+feed_document = inspection_document
+
+
+def task_document(
+    session: Session, task: InspectionTask, inspector_id: int, previous_limit: int = 5
+) -> dict[str, Any]:
+    """A task as a tablet needs it offline: the place, the checklist, the team, earlier
+    results at the same enterprise and the inspection recorded for it, if any."""
+    location = enterprise_lonlat(task)
+    enterprise = task.enterprise
+    items = {item.code: item for item in task.items}
+    inspections = session.scalars(
+        select(FieldInspection)
+        .join(InspectionTask, FieldInspection.task_id == InspectionTask.id)
+        .where(InspectionTask.enterprise_id == task.enterprise_id)
+        .order_by(FieldInspection.checked_in_at.desc())
+    ).all()
+    own = next((i for i in inspections if i.task_id == task.id), None)
+    previous = [
+        {
+            "inspection_uuid": str(i.uuid),
+            "finished_at": _time(i.finished_at),
+            "result": i.result.value if i.result else None,
+            "findings": len(i.findings),
+        }
+        for i in inspections
+        if i.task_id != task.id and i.status == InspectionStatus.FINISHED
+    ][:previous_limit]
+    mine = next((m for m in task.members if m.inspector_id == inspector_id), None)
+    return {
+        "uuid": str(task.uuid),
+        "plan": {"code": task.draw.plan.code, "title": task.draw.plan.title},
+        "status": task.status.value,
+        "due_date": task.due_date.isoformat(),
+        "my_role": mine.role.value if mine else None,
+        "team": [
+            {
+                "name": m.inspector.name,
+                "credential_no": m.inspector.credential_no,
+                "role": m.role.value,
+            }
+            for m in task.members
+        ],
+        "enterprise": {
+            "id": enterprise.id,
+            "name": enterprise.name,
+            "uscc": enterprise.uscc,
+            "address": enterprise.registered_address,
+            "legal_representative": enterprise.legal_representative,
+            "location": None if location is None else {"lon": location[0], "lat": location[1]},
+        },
+        "checklist": [
+            {
+                "code": entry["code"],
+                "name": entry["name"],
+                "department": entry.get("department"),
+                "legal_basis": items[entry["code"]].legal_basis if entry["code"] in items else None,
+            }
+            for entry in task.checklist
+        ],
+        "previous": previous,
+        "inspection": str(own.uuid) if own is not None else None,
+    }
+
+
+__all__ = ["feed_document", "finding_document", "inspection_document", "task_document"]
