@@ -32,9 +32,11 @@ def _register() -> None:
         backtest,
         bench,
         credit,
+        datacenter,
         db,
         demo,
         draws,
+        feed,
         imports,
         plans,
         rfc3797,
@@ -42,7 +44,10 @@ def _register() -> None:
         uscc,
     )
 
-    for module in (db, imports, demo, uscc, rfc3797, serve, bench, plans, draws, credit, backtest):
+    for module in (
+        db, imports, demo, uscc, rfc3797, serve, bench, plans, draws, credit, backtest, feed,
+        datacenter,
+    ):  # fmt: skip
         for command in module.COMMANDS:
             main.add_command(command)
 
