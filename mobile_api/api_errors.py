@@ -189,6 +189,11 @@ def _openapi_fields(error: Exception) -> list[tuple[str, str]]:
     return found
 
 
+def undecodable_body_view(exc: UnicodeError, request: Request) -> Response:
+    """A body (or header) that is not UTF-8 is malformed, not our failure."""
+    return envelope(request, 400, _("The request body is not valid JSON."))
+
+
 def invalid_response_view(exc: ResponseValidationError, request: Request) -> Response:
     """A response that breaks the OpenAPI document is our bug: logged, answered with 500."""
     log.error("response of %s %s breaks the API document: %s", request.method, request.path, exc)
@@ -212,6 +217,7 @@ def includeme(config: Configurator) -> None:
     config.add_exception_view(
         invalid_response_view, context=ResponseValidationError, path_info=API_PATHS
     )
+    config.add_exception_view(undecodable_body_view, context=UnicodeError, path_info=API_PATHS)
     for context in (HTTPNotFound, HTTPForbidden, HTTPException):
         config.add_exception_view(http_exception_view, context=context, path_info=API_PATHS)
     config.add_exception_view(unexpected_error_view, context=Exception, path_info=API_PATHS)

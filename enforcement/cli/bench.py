@@ -1,5 +1,7 @@
 """``suijian bench import`` (the importer on the real FSA directory), ``suijian bench draw``
-(the draw on synthetic arrays) and ``suijian bench rate`` (credit scoring on synthetic arrays)."""
+(the draw on synthetic arrays), ``suijian bench rate`` (credit scoring on synthetic arrays),
+``suijian bench feed`` (delivery to the reference data-center receiver) and ``suijian bench api``
+(inspection submissions through waitress)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from enforcement import bench, bench_draw, bench_rate
+from enforcement import bench, bench_api, bench_draw, bench_feed, bench_rate
 from enforcement.cli.context import AppContext, pass_app
 from enforcement.db import is_sqlite
 from enforcement.devservices import ServiceUnavailableError
@@ -189,6 +191,98 @@ def bench_rate_command(
     except RuntimeError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(json.dumps(figures) if as_json else bench_rate.human(figures))
+
+
+@bench_group.command("feed")
+@click.option(
+    "--records",
+    "n",
+    type=click.IntRange(min=1),
+    default=bench_feed.DEFAULT_RECORDS,
+    show_default=True,
+    help="Records to publish and deliver.",
+)
+@click.option(
+    "--batch",
+    type=click.IntRange(min=1, max=5000),
+    default=bench_feed.DEFAULT_BATCH,
+    show_default=True,
+    help="Records per batch (one transaction and one POST each).",
+)
+@click.option(
+    "--postgis", is_flag=True, help="A throwaway PostgreSQL+PostGIS instead of a SQLite file."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object only.")
+def bench_feed_command(n: int, batch: int, postgis: bool, as_json: bool) -> None:
+    """Deliver N records to the reference receiver (in-process, real HTTP) and count them."""
+    try:
+        figures = bench_feed.run(n, batch=batch, postgres=postgis)
+    except (RuntimeError, ServiceUnavailableError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(json.dumps(figures) if as_json else bench_feed.human(figures))
+
+
+@bench_group.command("api")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object only.")
+@click.option(
+    "--database-url",
+    help="PostgreSQL+PostGIS database to use: empty, or holding the same demo (it is migrated, "
+    "the demo loaded, and the benchmark's plan, accounts and inspections stay). "
+    "Default: a throwaway server.",
+)
+@click.option(
+    "--clients",
+    type=click.IntRange(min=1, max=90),
+    default=bench_api.DEFAULT_CLIENTS,
+    show_default=True,
+    help="Concurrent clients (tablets), one keep-alive connection each.",
+)
+@click.option(
+    "--requests",
+    "n_requests",
+    type=click.IntRange(min=1),
+    default=bench_api.DEFAULT_REQUESTS,
+    show_default=True,
+    help="Measured inspection requests (rounded up to whole submissions of 4 per client).",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=bench_api.DEFAULT_THREADS,
+    show_default=True,
+    help="Waitress threads (both applications).",
+)
+@click.option(
+    "--enterprises",
+    type=click.IntRange(min=100),
+    default=bench_api.DEFAULT_ENTERPRISES,
+    show_default=True,
+    help="Size of the demo registry loaded (the default is suijian demo load's).",
+)
+@click.option("--broker-url", help="Celery broker (Redis) the app uses. Default: a throwaway one.")
+def bench_api_command(
+    as_json: bool,
+    database_url: str | None,
+    clients: int,
+    n_requests: int,
+    threads: int,
+    enterprises: int,
+    broker_url: str | None,
+) -> None:
+    """Complete inspections submitted through waitress by concurrent clients, against a
+    Pyramid hello-world on the same server."""
+    try:
+        figures = bench_api.run(
+            database_url,
+            clients=clients,
+            requests=n_requests,
+            threads=threads,
+            enterprises=enterprises,
+            broker_url=broker_url,
+        )
+    except (ValueError, RuntimeError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(json.dumps(figures, ensure_ascii=False) if as_json else bench_api.human(figures))
 
 
 COMMANDS = [bench_group]

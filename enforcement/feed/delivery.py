@@ -277,7 +277,8 @@ def reconcile(session: Session, client: FeedClient, *, details: bool = False) ->
     if found.equal and not details:
         return found
     keys = remote.keys if remote.keys is not None else client.summary(keys=True).keys
-    assert keys is not None
+    if keys is None:
+        raise FeedError("the data center does not list its keys (GET …/summary?keys=1)")
     found.missing = sorted(k for k in local.keys() - keys.keys())
     found.mismatched = sorted(k for k in local.keys() & keys.keys() if local[k] != keys[k])
     found.extra = sorted(keys.keys() - local.keys())

@@ -16,6 +16,7 @@ from enforcement.models.credit import (
     RepairStatus,
     RepairSubject,
 )
+from enforcement.models.feed import FEED_KINDS, FeedRecord
 from enforcement.models.inspections import (
     EvidenceFile,
     FieldInspection,
@@ -26,7 +27,6 @@ from enforcement.models.inspections import (
     InspectionStatus,
     TaskChange,
 )
-from enforcement.models.feed import FEED_KINDS, FeedRecord
 from enforcement.models.outbox import OutboxMessage
 from enforcement.models.plans import (
     FROZEN_STATUSES,
@@ -75,8 +75,8 @@ __all__ = [
     "Enterprise",
     "EnterpriseStatus",
     "EntityType",
-    "FeedRecord",
     "EvidenceFile",
+    "FeedRecord",
     "FieldInspection",
     "GeofenceVerdict",
     "InspectionEvidence",

@@ -49,12 +49,16 @@ def _run(request: Request, operation: dict[str, Any]) -> dict[str, Any]:
         headers["Content-Type"] = "application/json"
     if operation.get("if_match"):
         headers["If-Match"] = operation["if_match"]
-    sub = Request.blank(
-        operation["path"],
-        base_url=request.application_url,
-        method=operation["method"],
-        headers=headers,
-    )
+    try:
+        sub = Request.blank(
+            operation["path"],
+            base_url=request.application_url,
+            method=operation["method"],
+            headers=headers,
+        )
+    except UnicodeError:
+        reason = "must be ASCII: percent-encode other characters"
+        return {"id": operation["id"], "status": 422, "body": _refusal(reason)}
     if body is not None:
         sub.body = body
     sub.dbsession = request.dbsession  # one transaction: the batch's

@@ -214,6 +214,24 @@ def test_the_receiver_checks_the_signature(
         assert store.counts()["records"] == 0
 
 
+def test_a_failing_receiver_stores_nothing_and_the_batch_backs_off(
+    db_session: Session, receiver: tuple[Receiver, ThreadedServer], client: FeedClient, store: Store
+) -> None:
+    app, _server = receiver
+    app.fail_every = 2  # the second batch fails
+    for n in range(4):
+        feed.publish(db_session, "inspection", f"flaky-{n}", inspection(n))
+    db_session.commit()
+    assert feed.deliver(db_session, client, limit=2).delivered == 2
+    failed = feed.deliver(db_session, client, limit=2)
+    assert (failed.picked, failed.delivered, failed.failed) == (2, 0, 2)
+    assert "HTTP 503" in (failed.error or "")
+    assert store.counts() == {"records": 2, "duplicates": 0}
+    assert feed.deliver(db_session, client).picked == 0  # both wait for their back-off
+    later = feed.deliver(db_session, client, now=utcnow() + dt.timedelta(seconds=5))
+    assert later.delivered == 2 and store.counts() == {"records": 4, "duplicates": 0}
+
+
 def test_a_lost_acknowledgement_is_sent_again_and_kept_once(
     db_session: Session, receiver: tuple[Receiver, ThreadedServer], client: FeedClient, store: Store
 ) -> None:
