@@ -9,13 +9,19 @@ profile=${1:-run}
 # (without it fonts carry a timestamp and the same record gives other bytes), the Chinese font
 # and a monospace one for hashes.
 packages=(python3 python3-venv python3-dev build-essential libsqlite3-mod-spatialite
-    libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk fonts-dejavu-core
-    nodejs npm)  # npm installs the browser files served from mobile_api/static/vendor/
+    libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk fonts-dejavu-core)
+# npm installs the browser files served from mobile_api/static/vendor/. A machine may already
+# have Node.js from elsewhere (NodeSource ships its own npm, which Debian's npm conflicts
+# with): only ask Debian for them when there is no npm at all.
+if ! command -v npm >/dev/null 2>&1; then
+    packages+=(nodejs npm)
+fi
 if [[ $profile == test || $profile == bench ]]; then
     # poppler-utils: tests render PDFs to images and read their text back.
     # librsvg2-bin: tests render the e-credential's QR code (SVG) to decode it.
     # chromium: the tablet app's browser tests (Playwright drives Debian's Chromium).
-    packages+=(postgresql postgresql-postgis redis-server poppler-utils librsvg2-bin chromium chromium-driver)
+    packages+=(postgresql postgresql-postgis redis-server poppler-utils librsvg2-bin
+        chromium chromium-driver)
 fi
 
 missing=()
