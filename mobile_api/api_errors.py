@@ -17,6 +17,7 @@ from pyramid.i18n import TranslationString
 from pyramid.request import Request
 from pyramid.response import Response
 from pyramid_openapi3.exceptions import RequestValidationError, ResponseValidationError
+from sqlalchemy.exc import DataError
 
 from enforcement.services.credit_repair import (
     RepairNotFoundError,
@@ -194,6 +195,14 @@ def undecodable_body_view(exc: UnicodeError, request: Request) -> Response:
     return envelope(request, 400, _("The request body is not valid JSON."))
 
 
+def unstorable_value_view(exc: DataError, request: Request) -> Response:
+    """A value the database refuses to hold (a NUL character in text, a number out of range):
+    the client's data is at fault, and the transaction is rolled back whole."""
+    log.info("unstorable value on %s %s: %s", request.method, request.path, exc.orig)
+    reason = _("contains a value that cannot be stored (for example a NUL character)")
+    return envelope(request, 422, None, None, {"body": reason})
+
+
 def invalid_response_view(exc: ResponseValidationError, request: Request) -> Response:
     """A response that breaks the OpenAPI document is our bug: logged, answered with 500."""
     log.error("response of %s %s breaks the API document: %s", request.method, request.path, exc)
@@ -218,6 +227,7 @@ def includeme(config: Configurator) -> None:
         invalid_response_view, context=ResponseValidationError, path_info=API_PATHS
     )
     config.add_exception_view(undecodable_body_view, context=UnicodeError, path_info=API_PATHS)
+    config.add_exception_view(unstorable_value_view, context=DataError, path_info=API_PATHS)
     for context in (HTTPNotFound, HTTPForbidden, HTTPException):
         config.add_exception_view(http_exception_view, context=context, path_info=API_PATHS)
     config.add_exception_view(unexpected_error_view, context=Exception, path_info=API_PATHS)

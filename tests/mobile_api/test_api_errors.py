@@ -88,3 +88,13 @@ def test_forbidden_for_a_signed_in_user_is_403(failing_api, make_user) -> None:
         "message": "You do not have permission to do this.",
         "fields": {},
     }
+
+
+def test_a_value_the_database_cannot_store_is_a_422_not_a_500(testapp: webtest.TestApp) -> None:
+    # PostgreSQL refuses NUL characters in text; SQLite stores them and finds no such user.
+    answer = testapp.post_json(
+        "/api/v1/tokens", {"username": "a\x00b", "password": "x"}, expect_errors=True
+    )
+    assert answer.status_int in (401, 422)
+    if answer.status_int == 422:
+        assert "body" in answer.json["error"]["fields"]
