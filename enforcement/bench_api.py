@@ -77,7 +77,7 @@ from enforcement.settings import ENV_OVERRIDES
 from random_sampler import seeds
 
 DEFAULT_CLIENTS = 32
-DEFAULT_REQUESTS = 20_000
+DEFAULT_REQUESTS = 10_000
 DEFAULT_THREADS = 16
 DEFAULT_WARMUP = 1
 STEPS = ("checkin", "answers", "signature", "result")
@@ -163,10 +163,10 @@ def run(
         api_ini = _write_ini(folder / "api.ini", "egg:suijian", settings, threads)
 
         load_before = os.getloadavg()[0]
-        with _served(hello_ini, folder / "hello.log") as port:
-            hello = _drive(port, work, warmup, per_client, _hello_client)
-        with _served(api_ini, folder / "api.log") as port:
-            api = _drive(port, work, warmup, per_client, _inspection_client)
+        with _served(hello_ini, folder / "hello.log") as (port, pid):
+            hello = _drive(port, pid, work, warmup, per_client, _hello_client)
+        with _served(api_ini, folder / "api.log") as (port, pid):
+            api = _drive(port, pid, work, warmup, per_client, _inspection_client)
         load_after = os.getloadavg()[0]
         finished = count_finished(engine, task_uuids)
         with engine.connect() as conn:
@@ -192,6 +192,12 @@ def run(
         "hello_world_requests": hello["requests"],
         "hello_world_errors": hello["errors"],
         "hello_world_seconds": round(hello["seconds"], 3),
+        "server_cpu_ms_per_request": api["server_cpu_ms_per_request"],
+        "client_cpu_ms_per_request": api["client_cpu_ms_per_request"],
+        "machine_busy": api["machine_busy"],
+        "hello_world_server_cpu_ms_per_request": hello["server_cpu_ms_per_request"],
+        "hello_world_client_cpu_ms_per_request": hello["client_cpu_ms_per_request"],
+        "hello_world_machine_busy": hello["machine_busy"],
         "failures": (api["failures"] + hello["failures"])[:10],
         "warmup_submissions_per_client": warmup,
         "server": {"name": "waitress", "version": _version("waitress"), "threads": threads},
@@ -399,8 +405,8 @@ def _write_ini(path: Path, use: str, settings: dict[str, str], threads: int) -> 
 
 
 @contextlib.contextmanager
-def _served(ini: Path, log: Path) -> Iterator[int]:
-    """``suijian -c INI serve`` in a child process on a free port; yields the port."""
+def _served(ini: Path, log: Path) -> Iterator[tuple[int, int]]:
+    """``suijian -c INI serve`` in a child process on a free port; yields (port, pid)."""
     port = devservices.free_port()
     command = [sys.executable, "-c", _RUN_CLI, "-c", str(ini), "serve"]
     command += ["--host", "127.0.0.1", "--port", str(port)]
@@ -410,7 +416,7 @@ def _served(ini: Path, log: Path) -> Iterator[int]:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
     try:
         _wait_until_serving(port, process, log)
-        yield port
+        yield port, process.pid
     finally:
         if process.poll() is None:
             process.terminate()  # ``serve`` exits on SIGTERM after closing its sockets
@@ -535,10 +541,11 @@ ClientFn = Callable[[Http, ClientWork, int, int, threading.Barrier, ClientResult
 
 
 def _drive(
-    port: int, work: list[ClientWork], warmup: int, per_client: int, client: ClientFn
+    port: int, pid: int, work: list[ClientWork], warmup: int, per_client: int, client: ClientFn
 ) -> dict[str, Any]:
     """Run one thread per client; the clock runs from the barrier (everyone signed in and
-    warmed up) until the last client is done."""
+    warmed up) until the last client is done. The CPU time the server (``pid``) and the
+    clients (this process) spent meanwhile is measured too, and how busy the machine was."""
     barrier = threading.Barrier(len(work) + 1)
     results = [ClientResult() for _ in work]
     threads = [
@@ -555,8 +562,11 @@ def _drive(
     with contextlib.suppress(threading.BrokenBarrierError):  # a client failed: reported below
         barrier.wait()
     started = time.perf_counter()
+    cpu_before = (_process_cpu(pid), time.process_time(), _machine_cpu())
     for thread in threads:
         thread.join()
+    server_cpu, client_cpu = _process_cpu(pid), time.process_time()
+    machine_cpu = _machine_cpu()
     # The client that failed first, not the ones it released from the barrier.
     fatal = sorted((r.fatal for r in results if r.fatal), key=lambda f: "BrokenBarrier" in f)
     if fatal:
@@ -573,11 +583,42 @@ def _drive(
         "failures": [f for r in results for f in r.failures][:10],
         **_percentiles(latencies),
         "steps": {},
+        "server_cpu_ms_per_request": _per_request(server_cpu - cpu_before[0], requests),
+        "client_cpu_ms_per_request": _per_request(client_cpu - cpu_before[1], requests),
+        "machine_busy": _busy(cpu_before[2], machine_cpu),
     }
     if client is _inspection_client:
         for k, step in enumerate(STEPS):
             figures["steps"][step] = _percentiles(latencies[steps_of == k])
     return figures
+
+
+def _process_cpu(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _machine_cpu() -> tuple[int, int]:
+    """(busy, total) jiffies of all CPUs so far (Linux /proc/stat; zeros elsewhere)."""
+    try:
+        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0, 0
+    idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
+    return sum(values) - idle, sum(values)
+
+
+def _busy(before: tuple[int, int], after: tuple[int, int]) -> float | None:
+    total = after[1] - before[1]
+    return round((after[0] - before[0]) / total, 3) if total > 0 else None
+
+
+def _per_request(seconds: float, requests: int) -> float | None:
+    return round(1000.0 * seconds / requests, 3) if requests else None
 
 
 def _percentiles(ms: np.ndarray) -> dict[str, float | None]:
