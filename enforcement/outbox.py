@@ -73,6 +73,8 @@ def drain(session: Session, app: Celery, limit: int = 500) -> int:
 def _kick_the_drain(session: Session) -> None:
     """Right after a commit that published messages, ask a worker to drain (best effort: the
     scheduled drain is the backstop)."""
+    if session.in_nested_transaction():  # a savepoint: the work is not committed yet
+        return
     if not session.info.pop(_PENDING_INFO, False):
         return
     app = session.info.get(CELERY_APP_INFO)
@@ -86,7 +88,8 @@ def _kick_the_drain(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _forget(session: Session) -> None:
-    session.info.pop(_PENDING_INFO, None)
+    if not session.in_nested_transaction():
+        session.info.pop(_PENDING_INFO, None)
 
 
 __all__ = ["CELERY_APP_INFO", "TOPICS", "drain", "publish"]
