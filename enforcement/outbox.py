@@ -30,7 +30,7 @@ DRAIN_TASK = "enforcement.tasks.drain_outbox"
 #: ``session.info`` key of the Celery app that a commit should kick (set by whoever owns the
 #: session: the web request, a task, the command line).
 CELERY_APP_INFO = "celery_app"
-_PENDING_INFO = "outbox_pending"
+_KICKS_INFO = "tasks_to_kick"
 
 
 def publish(session: Session, topic: str, payload: dict[str, Any]) -> OutboxMessage:
@@ -39,7 +39,7 @@ def publish(session: Session, topic: str, payload: dict[str, Any]) -> OutboxMess
         raise ValueError(f"topic: unknown outbox topic {topic!r}")
     message = OutboxMessage(topic=topic, payload=dict(payload))
     session.add(message)
-    session.info[_PENDING_INFO] = True
+    kick_after_commit(session, DRAIN_TASK)
     return message
 
 
@@ -69,27 +69,32 @@ def drain(session: Session, app: Celery, limit: int = 500) -> int:
     return sent
 
 
+def kick_after_commit(session: Session, task_name: str) -> None:
+    """Ask a worker to run ``task_name`` right after the session's transaction commits, through
+    the Celery app named in ``session.info`` (best effort: every kicked task also runs on a
+    schedule, which is the backstop)."""
+    session.info.setdefault(_KICKS_INFO, set()).add(task_name)
+
+
 @event.listens_for(Session, "after_commit")
-def _kick_the_drain(session: Session) -> None:
-    """Right after a commit that published messages, ask a worker to drain (best effort: the
-    scheduled drain is the backstop)."""
+def _send_kicks(session: Session) -> None:
     if session.in_nested_transaction():  # a savepoint: the work is not committed yet
         return
-    if not session.info.pop(_PENDING_INFO, False):
-        return
+    kicks = session.info.pop(_KICKS_INFO, None)
     app = session.info.get(CELERY_APP_INFO)
-    if app is None:
+    if not kicks or app is None:
         return
-    try:
-        app.send_task(DRAIN_TASK)
-    except Exception:
-        log.warning("could not kick the outbox drain; the scheduled drain will send it")
+    for task_name in sorted(kicks):
+        try:
+            app.send_task(task_name)
+        except Exception:
+            log.warning("could not kick %s; its scheduled run will do the work", task_name)
 
 
 @event.listens_for(Session, "after_rollback")
 def _forget(session: Session) -> None:
     if not session.in_nested_transaction():
-        session.info.pop(_PENDING_INFO, None)
+        session.info.pop(_KICKS_INFO, None)
 
 
-__all__ = ["CELERY_APP_INFO", "TOPICS", "drain", "publish"]
+__all__ = ["CELERY_APP_INFO", "TOPICS", "drain", "kick_after_commit", "publish"]

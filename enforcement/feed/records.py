@@ -10,18 +10,17 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from sqlalchemy import event, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from enforcement.feed.signing import canonical_json, idempotency_key
 from enforcement.models import FEED_KINDS, FeedRecord, utcnow
-from enforcement.outbox import CELERY_APP_INFO
+from enforcement.outbox import kick_after_commit
 
 log = logging.getLogger(__name__)
 
 DELIVER_TASK = "enforcement.tasks.deliver_feed"
-_PENDING_INFO = "feed_pending"
 _PUBLISH_TRIES = 3
 
 #: The pending rows: neither delivered nor dead (due or waiting for their next attempt).
@@ -72,7 +71,7 @@ def publish(session: Session, kind: str, record_key: str, payload: dict[str, Any
             .returning(FeedRecord)
         ).first()
         if record is not None:
-            session.info[_PENDING_INFO] = True
+            kick_after_commit(session, DELIVER_TASK)
             return record
         log.info("feed %s:%s version %d taken concurrently; retrying", kind, record_key, version)
     raise RuntimeError(f"feed: could not publish {kind}:{record_key} (concurrent versions)")
@@ -119,7 +118,7 @@ def requeue(session: Session, ids: Iterable[int] | Literal["all"]) -> int:
         statement = statement.where(FeedRecord.id.in_(wanted))
     count = session.execute(statement).rowcount or 0
     if count:
-        session.info[_PENDING_INFO] = True
+        kick_after_commit(session, DELIVER_TASK)
     return count
 
 
@@ -139,7 +138,7 @@ def resend(session: Session, keys: Iterable[str]) -> int:
             or 0
         )
     if count:
-        session.info[_PENDING_INFO] = True
+        kick_after_commit(session, DELIVER_TASK)
     return count
 
 
@@ -190,30 +189,6 @@ def status(session: Session, now: dt.datetime | None = None) -> FeedStatus:
         oldest_pending_age_seconds=(now - oldest).total_seconds() if oldest else None,
         by_kind=by_kind,
     )
-
-
-@event.listens_for(Session, "after_commit")
-def _kick_delivery(session: Session) -> None:
-    """Right after a commit that published (or re-queued) records, ask a worker to deliver
-    them; the same hand-off as the outbox's drain (best effort: the schedule is the
-    backstop)."""
-    if session.in_nested_transaction():  # a savepoint: the work is not committed yet
-        return
-    if not session.info.pop(_PENDING_INFO, False):
-        return
-    app = session.info.get(CELERY_APP_INFO)
-    if app is None:
-        return
-    try:
-        app.send_task(DELIVER_TASK)
-    except Exception:
-        log.warning("could not kick the feed delivery; the scheduled delivery will send it")
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget(session: Session) -> None:
-    if not session.in_nested_transaction():
-        session.info.pop(_PENDING_INFO, None)
 
 
 __all__ = [

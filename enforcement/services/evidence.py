@@ -17,8 +17,6 @@ it and where and when the photo says it was taken, and attaches files to inspect
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import logging
 import uuid
 from collections.abc import Mapping
@@ -47,7 +45,9 @@ from enforcement.models import (
     User,
     utcnow,
 )
+from enforcement.services import wire
 from enforcement.services.plans import in_department_scope
+from enforcement.services.wire import digest, iso_utc
 
 log = logging.getLogger(__name__)
 
@@ -129,32 +129,11 @@ class AttachmentConflictError(EvidenceServiceError):
 # ------------------------------------------------------------------------------ helpers
 
 
-def iso_utc(value: dt.datetime | None) -> str | None:
-    """``2026-11-22T03:04:05Z`` (the API's time format), or None."""
-    if value is None:
-        return None
-    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
-
-
 def parse_time(value: Any, field: str) -> dt.datetime | None:
+    """An optional time: None when absent."""
     if value is None or value == "":
         return None
-    if isinstance(value, dt.datetime):
-        moment = value
-    else:
-        try:
-            moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-        except ValueError:
-            raise AttachmentValidationError({field: "must be an ISO 8601 date and time"}) from None
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise AttachmentValidationError({field: "must include a time zone (e.g. Z or +08:00)"})
-    return moment.astimezone(dt.UTC)
-
-
-def content_digest(content: Any) -> str:
-    """SHA-256 of the canonical JSON of a request body (sorted keys, no spaces, UTF-8)."""
-    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return wire.parse_time(value, field, AttachmentValidationError)
 
 
 def exif_summary(file: EvidenceFile) -> dict[str, Any] | None:
@@ -301,7 +280,7 @@ class EvidenceService:
         sha256 = str(sha256).lower()
         caption = (caption or "").strip()
         when = parse_time(captured_at, "captured_at")
-        sent = content_digest({"sha256": sha256, "caption": caption, "captured_at": iso_utc(when)})
+        sent = digest({"sha256": sha256, "caption": caption, "captured_at": iso_utc(when)})
 
         existing = self.session.scalar(
             select(InspectionEvidence).where(InspectionEvidence.uuid == attachment_uuid)
@@ -438,12 +417,10 @@ __all__ = [
     "EvidenceServiceError",
     "InspectionFrozenError",
     "attachment_document",
-    "content_digest",
     "evidence_dir",
     "evidence_document",
     "evidence_store",
     "exif_summary",
-    "iso_utc",
     "max_bytes",
     "may_read_inspection",
     "parse_time",

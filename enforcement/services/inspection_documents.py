@@ -3,11 +3,12 @@ center receives (one shape for both, so a record reads the same everywhere)."""
 
 from __future__ import annotations
 
-import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from enforcement.models import (
     FieldInspection,
@@ -16,12 +17,7 @@ from enforcement.models import (
     InspectionTask,
 )
 from enforcement.services.inspections import enterprise_lonlat
-
-
-def _time(value: dt.datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+from enforcement.services.wire import iso_utc
 
 
 def finding_document(finding: InspectionFinding) -> dict[str, Any]:
@@ -31,7 +27,7 @@ def finding_document(finding: InspectionFinding) -> dict[str, Any]:
         "description": finding.description,
         "severity": finding.severity,
         "evidence": list(finding.evidence_sha256),
-        "created_at": _time(finding.created_at),
+        "created_at": iso_utc(finding.created_at),
     }
 
 
@@ -44,7 +40,7 @@ def inspection_document(inspection: FieldInspection) -> dict[str, Any]:
             "signer_role": inspection.signer_role,
             "image_sha256": inspection.signature_sha256,
             "refused": inspection.refused_to_sign,
-            "signed_at": _time(inspection.signed_at),
+            "signed_at": iso_utc(inspection.signed_at),
         }
     result = None
     if inspection.status == InspectionStatus.FINISHED:
@@ -54,7 +50,7 @@ def inspection_document(inspection: FieldInspection) -> dict[str, Any]:
             "rectification_due": (
                 inspection.rectification_due.isoformat() if inspection.rectification_due else None
             ),
-            "finished_at": _time(inspection.finished_at),
+            "finished_at": iso_utc(inspection.finished_at),
         }
     return {
         "uuid": str(inspection.uuid),
@@ -80,8 +76,8 @@ def inspection_document(inspection: FieldInspection) -> dict[str, Any]:
                 "crs": inspection.reported_crs,
             },
             "accuracy_m": inspection.accuracy_m,
-            "device_time": _time(inspection.device_time),
-            "received_at": _time(inspection.checked_in_at),
+            "device_time": iso_utc(inspection.device_time),
+            "received_at": iso_utc(inspection.checked_in_at),
             "geofence": {
                 "verdict": inspection.geofence.value,
                 "distance_m": inspection.distance_m,
@@ -100,7 +96,7 @@ def inspection_document(inspection: FieldInspection) -> dict[str, Any]:
                 "kind": e.file.kind,
                 "size": e.file.size,
                 "caption": e.caption,
-                "captured_at": _time(e.captured_at),
+                "captured_at": iso_utc(e.captured_at),
                 "exif_check": dict(e.exif_check),
             }
             for e in inspection.evidence
@@ -108,7 +104,7 @@ def inspection_document(inspection: FieldInspection) -> dict[str, Any]:
         "signature": signature,
         "result": result,
         "record_sha256": inspection.record_sha256,
-        "finished_at": _time(inspection.finished_at),
+        "finished_at": iso_utc(inspection.finished_at),
         "rectification_due": (
             inspection.rectification_due.isoformat() if inspection.rectification_due else None
         ),
@@ -119,25 +115,42 @@ def inspection_document(inspection: FieldInspection) -> dict[str, Any]:
 feed_document = inspection_document
 
 
+def task_documents(
+    session: Session, tasks: Sequence[InspectionTask], inspector_id: int
+) -> list[dict[str, Any]]:
+    """The documents of ``tasks``, with one query for the inspections of all their
+    enterprises (a sync sends up to 500 tasks)."""
+    enterprise_ids = {task.enterprise_id for task in tasks}
+    rows = session.execute(
+        select(InspectionTask.enterprise_id, FieldInspection)
+        .join(InspectionTask, FieldInspection.task_id == InspectionTask.id)
+        .where(InspectionTask.enterprise_id.in_(enterprise_ids))
+        .order_by(FieldInspection.checked_in_at.desc())
+        .options(selectinload(FieldInspection.findings))
+    ).all()
+    by_enterprise: dict[int, list[FieldInspection]] = defaultdict(list)
+    for enterprise_id, inspection in rows:
+        by_enterprise[enterprise_id].append(inspection)
+    return [task_document(t, inspector_id, by_enterprise[t.enterprise_id]) for t in tasks]
+
+
 def task_document(
-    session: Session, task: InspectionTask, inspector_id: int, previous_limit: int = 5
+    task: InspectionTask,
+    inspector_id: int,
+    inspections: Sequence[FieldInspection],
+    previous_limit: int = 5,
 ) -> dict[str, Any]:
     """A task as a tablet needs it offline: the place, the checklist, the team, earlier
-    results at the same enterprise and the inspection recorded for it, if any."""
+    results at the same enterprise (``inspections``: the enterprise's, newest first) and the
+    inspection recorded for it, if any."""
     location = enterprise_lonlat(task)
     enterprise = task.enterprise
     items = {item.code: item for item in task.items}
-    inspections = session.scalars(
-        select(FieldInspection)
-        .join(InspectionTask, FieldInspection.task_id == InspectionTask.id)
-        .where(InspectionTask.enterprise_id == task.enterprise_id)
-        .order_by(FieldInspection.checked_in_at.desc())
-    ).all()
     own = next((i for i in inspections if i.task_id == task.id), None)
     previous = [
         {
             "inspection_uuid": str(i.uuid),
-            "finished_at": _time(i.finished_at),
+            "finished_at": iso_utc(i.finished_at),
             "result": i.result.value if i.result else None,
             "findings": len(i.findings),
         }
@@ -181,4 +194,10 @@ def task_document(
     }
 
 
-__all__ = ["feed_document", "finding_document", "inspection_document", "task_document"]
+__all__ = [
+    "feed_document",
+    "finding_document",
+    "inspection_document",
+    "task_document",
+    "task_documents",
+]

@@ -12,8 +12,6 @@ nothing); supervisors read the inspections of plans in their department scope.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -37,9 +35,10 @@ from enforcement.models import (
     User,
     utcnow,
 )
-from enforcement.services import audit
+from enforcement.services import audit, wire
 from enforcement.services.plans import in_department_scope
 from enforcement.services.task_feed import note_task_changes
+from enforcement.services.wire import digest
 from gis.coords import to_wgs84
 from gis.geofence import DEFAULT_RADIUS_M, INSIDE, OUTSIDE, geofence
 
@@ -93,34 +92,8 @@ class StaleVersionError(InspectionError):
         self.current = current
 
 
-def digest(content: Any) -> str:
-    """SHA-256 of the canonical JSON of what the client sent."""
-    text = json.dumps(
-        content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_value
-    )
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _json_value(value: Any) -> str:
-    """Times and dates as the API's validation parsed them, in one spelling."""
-    if isinstance(value, dt.datetime):
-        return value.astimezone(dt.UTC).isoformat()
-    if isinstance(value, dt.date | uuid.UUID):
-        return value.isoformat() if isinstance(value, dt.date) else str(value)
-    raise TypeError(f"{type(value).__name__} is not JSON")
-
-
 def parse_time(value: str | dt.datetime, field: str) -> dt.datetime:
-    if isinstance(value, dt.datetime):
-        moment = value
-    else:
-        try:
-            moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-        except ValueError:
-            raise InspectionValidationError({field: "must be an ISO 8601 date and time"}) from None
-    if moment.tzinfo is None:
-        raise InspectionValidationError({field: "must include a time zone (e.g. Z or +08:00)"})
-    return moment.astimezone(dt.UTC)
+    return wire.parse_time(value, field, InspectionValidationError)
 
 
 def enterprise_lonlat(task: InspectionTask) -> tuple[float, float] | None:

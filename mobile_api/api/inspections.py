@@ -21,7 +21,7 @@ from enforcement.models import FieldInspection, InspectionFinding, InspectionTas
 from enforcement.services.inspection_documents import (
     finding_document,
     inspection_document,
-    task_document,
+    task_documents,
 )
 from enforcement.services.inspections import (
     InspectionConflictError,
@@ -86,11 +86,9 @@ def my_tasks(request: Request) -> dict[str, Any]:
         )
     ).all()
     by_id = {task.id: task for task in tasks}
+    ordered = [by_id[task_id] for task_id in changes.task_ids]
     return {
-        "tasks": [
-            task_document(request.dbsession, by_id[task_id], service.inspector_id)
-            for task_id in changes.task_ids
-        ],
+        "tasks": task_documents(request.dbsession, ordered, service.inspector_id),
         "deleted": [str(u) for u in changes.deleted],
         "cursor": changes.cursor,
         "more": changes.more,
@@ -101,7 +99,7 @@ def my_tasks(request: Request) -> dict[str, Any]:
 def my_task(request: Request) -> dict[str, Any]:
     service = _service(request)
     task = service.task(_uuid(request, "task_uuid"))
-    return task_document(request.dbsession, task, service.inspector_id)
+    return task_documents(request.dbsession, [task], service.inspector_id)[0]
 
 
 @api_view(
