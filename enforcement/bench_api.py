@@ -378,6 +378,8 @@ def _app_settings(database_url: str, broker: str, folder: Path) -> dict[str, str
         "pyramid.default_locale_name": "zh_CN",
         "pyramid.includes": "pyramid_tm pyramid_retry",
         "retry.attempts": "3",
+        # As production.ini: responses are validated in development and the tests only.
+        "pyramid_openapi3.enable_response_validation": "false",
     }
 
 

@@ -18,13 +18,15 @@ from typing import Any
 
 from geoalchemy2.shape import to_shape
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from enforcement import outbox
 from enforcement.models import (
+    Draw,
     EvidenceFile,
     FieldInspection,
     GeofenceVerdict,
+    InspectionEvidence,
     InspectionFinding,
     InspectionResult,
     InspectionStatus,
@@ -163,9 +165,28 @@ class InspectionService:
         return inspection
 
     def _load(self, inspection_uuid: uuid.UUID, *, lock: bool = False) -> FieldInspection | None:
-        query = select(FieldInspection).where(FieldInspection.uuid == inspection_uuid)
-        if lock:  # concurrent edits of one inspection serialise
-            query = query.with_for_update()
+        # Everything the response document reads, in one round trip for the rows it has one
+        # of (inner joins: the foreign keys are not null) and one per collection, instead of
+        # a lazy load for each.
+        task = joinedload(FieldInspection.task, innerjoin=True)
+        query = (
+            select(FieldInspection)
+            .where(FieldInspection.uuid == inspection_uuid)
+            .options(
+                joinedload(FieldInspection.inspector, innerjoin=True),
+                task.joinedload(InspectionTask.enterprise, innerjoin=True),
+                task.joinedload(InspectionTask.draw, innerjoin=True).joinedload(
+                    Draw.plan, innerjoin=True
+                ),
+                task.selectinload(InspectionTask.members),
+                selectinload(FieldInspection.findings),
+                selectinload(FieldInspection.evidence).joinedload(
+                    InspectionEvidence.file, innerjoin=True
+                ),
+            )
+        )
+        if lock:  # concurrent edits of one inspection serialise (the inspection row only)
+            query = query.with_for_update(of=FieldInspection)
         return self.session.scalar(query)
 
     @staticmethod
