@@ -51,7 +51,13 @@ $(VENDOR)/signature_pad/.copied: $(NPM_STAMP)
 	cp node_modules/signature_pad/dist/signature_pad.js node_modules/signature_pad/LICENSE $(@D)/
 	@touch $@
 
-vendor: $(VENDOR)/swagger-ui/.copied $(VENDOR)/idb/.copied $(VENDOR)/signature_pad/.copied ## Install the npm packages, copy their files to mobile_api/static/vendor
+# Charts and maps of the desk pages (Apache ECharts, the minified UMD build).
+$(VENDOR)/echarts/.copied: $(NPM_STAMP)
+	mkdir -p $(@D)
+	cp node_modules/echarts/dist/echarts.min.js node_modules/echarts/LICENSE node_modules/echarts/NOTICE $(@D)/
+	@touch $@
+
+vendor: $(VENDOR)/swagger-ui/.copied $(VENDOR)/idb/.copied $(VENDOR)/signature_pad/.copied $(VENDOR)/echarts/.copied ## Install the npm packages, copy their files to mobile_api/static/vendor
 
 run: system-deps-run $(BIN)/suijian vendor ## Install, load the demo, serve the app and a worker (embedded)
 	$(BIN)/suijian -c $(INI) db upgrade
