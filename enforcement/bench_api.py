@@ -255,7 +255,9 @@ def prepare(engine: Engine, clients: int, per_client: int, enterprises: int) -> 
                 f"{clients} clients need {2 * clients} free active inspectors; the demo has "
                 f"{len(officers)}"
             )
-        drawn = select(InspectionTask.enterprise_id).where(InspectionTask.draw_id == draw.id)
+        drawn = select(InspectionTask.enterprise_id).where(
+            InspectionTask.draw_id == draw.id, InspectionTask.round == 1
+        )
         places = session.execute(
             select(
                 Enterprise.id, geofunc.ST_X(Enterprise.location), geofunc.ST_Y(Enterprise.location)

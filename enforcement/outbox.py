@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 TOPICS: dict[str, str] = {
     "credit.rerate": "enforcement.tasks.rerate_enterprises",
     "inspection.record": "enforcement.tasks.render_onsite_record",
+    "job.run": "enforcement.tasks.run_job",
 }
 DRAIN_TASK = "enforcement.tasks.drain_outbox"
 #: ``session.info`` key of the Celery app that a commit should kick (set by whoever owns the

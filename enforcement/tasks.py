@@ -182,3 +182,90 @@ def render_onsite_record(self: Task, inspection_uuid: str) -> dict[str, Any]:
         outcome = store_onsite_record(session, inspection_uuid, store)
     log.info("on-site record: %s", outcome)
     return outcome
+
+
+# --- statutory clocks (enforcement.services.clocks) ---------------------------------------------
+
+
+@db_task("enforcement.tasks.scan_clocks", backoff=5, backoff_max=120, max_retries=3)
+def scan_clocks(self: Task) -> dict[str, Any]:
+    """Raise the alerts due on running statutory clocks, and run what an overdue clock
+    triggers (a re-inspection task). Scheduled; idempotent, safe with several workers."""
+    from enforcement.services import clocks
+
+    settings = self.app.conf.get(SETTINGS_KEY) or {}
+    with task_session(self.app) as session:
+        alerts = clocks.scan(session, calendar=clocks.calendar_for(settings))
+        raised = [{"clock": a.clock_id, "level": a.level.value} for a in alerts]
+    if raised:
+        log.info("clock scan: %d alert(s)", len(raised))
+    return {"alerts": raised}
+
+
+# --- publication (一公开) and the joint list (enforcement.services.disclosure, joint_list) ------
+
+
+@db_task("enforcement.tasks.publish_due", backoff=5, backoff_max=300, max_retries=6)
+def publish_due(self: Task, max_runs: int = 20) -> dict[str, Any]:
+    """Publish what is due (plans, draws, results, penalties), refresh and withdraw; batch by
+    batch, each its own transaction, until nothing is left. Scheduled; idempotent."""
+    from enforcement.services import disclosure
+
+    settings = self.app.conf.get(SETTINGS_KEY) or {}
+    totals: dict[str, Any] = {}
+    for _ in range(max(1, max_runs)):
+        with task_session(self.app) as session:
+            summary = disclosure.run(session, settings=settings).as_dict()
+        for key, value in summary.items():
+            if isinstance(value, int) and not isinstance(value, bool):
+                totals[key] = totals.get(key, 0) + value
+        if not summary["more"]:
+            break
+    if totals.get("published") or totals.get("withdrawn"):
+        log.info("publication: %s", totals)
+    return totals
+
+
+@db_task("enforcement.tasks.sync_joint_list", backoff=5, backoff_max=120, max_retries=6)
+def sync_joint_list(self: Task) -> dict[str, int]:
+    """Append the joint list's additions and removals (scheduled; idempotent)."""
+    from enforcement.services import joint_list
+
+    with task_session(self.app) as session:
+        return joint_list.sync(session).as_dict()
+
+
+# --- the full-process record (enforcement.services.audit) -------------------------------------
+
+
+@db_task("enforcement.tasks.anchor_audit_log", backoff=5, backoff_max=300, max_retries=6)
+def anchor_audit_log(self: Task) -> dict[str, Any]:
+    """Verify the audit chain since the last anchor and anchor its head (fed to the data
+    center). Scheduled; idempotent. A broken chain is logged as an error, never anchored."""
+    from enforcement.services import audit
+
+    try:
+        with task_session(self.app) as session:
+            anchor = audit.create_anchor(session)
+            result = None if anchor is None else audit.anchor_document(anchor)
+    except audit.AuditChainBrokenError as exc:
+        log.error("audit chain broken, not anchored: %s", exc)
+        return {"anchored": False, "broken": str(exc)}
+    return {"anchored": result is not None, "anchor": result}
+
+
+# --- background jobs started from the desk pages (enforcement.services.jobs) -----------------
+
+
+@db_task("enforcement.tasks.run_job", backoff=2, backoff_max=120, max_retries=6)
+def run_job(self: Task, job_uuid: str) -> dict[str, Any]:
+    """Run a queued background job (import, full re-rating, draw), writing its progress in
+    short transactions of its own. Idempotent: a finished job is not run again."""
+    from enforcement.services import jobs
+
+    try:
+        return jobs.run(lambda: task_session(self.app), job_uuid)
+    except TRANSIENT_DB_ERRORS as exc:
+        if self.request.retries >= (self.max_retries or 0):
+            jobs.fail(lambda: task_session(self.app), job_uuid, f"database unavailable: {exc}")
+        raise

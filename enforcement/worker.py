@@ -77,6 +77,21 @@ def beat_schedule(settings: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
             "task": "enforcement.tasks.deliver_feed",
             "schedule": float(settings.get("suijian.feed.schedule_seconds") or 5),
         },
+        # Statutory clocks: alerts before and at each deadline, re-inspections when overdue.
+        "scan-clocks": {
+            "task": "enforcement.tasks.scan_clocks",
+            "schedule": float(settings.get("suijian.clocks.scan_seconds") or 300),
+        },
+        # Publication (一公开): what is due is published, well within its 20 working days.
+        "publish-due": {
+            "task": "enforcement.tasks.publish_due",
+            "schedule": 60.0 * float(settings.get("suijian.publication.schedule_minutes") or 15),
+        },
+        # The joint rewards-and-punishments list: additions and removals for other departments.
+        "sync-joint-list": {
+            "task": "enforcement.tasks.sync_joint_list",
+            "schedule": 60.0 * float(settings.get("suijian.joint_list.schedule_minutes") or 10),
+        },
         # The full re-rating of every enterprise (SAMR classifies monthly; nightly is cheap).
         "rerate-all": {
             "task": "enforcement.tasks.rerate_all",
@@ -84,6 +99,11 @@ def beat_schedule(settings: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
                 minute=int(settings.get("suijian.rerate_minute") or 30),
                 hour=int(settings.get("suijian.rerate_hour") or 2),
             ),
+        },
+        # Anchors of the audit chain, published (API) and fed to the data center.
+        "anchor-audit-log": {
+            "task": "enforcement.tasks.anchor_audit_log",
+            "schedule": float(settings.get("suijian.audit.anchor_seconds") or 3600),
         },
     }
 

@@ -19,11 +19,30 @@ from pyramid.response import Response
 from pyramid_openapi3.exceptions import RequestValidationError, ResponseValidationError
 from sqlalchemy.exc import DataError
 
+from enforcement.services.cases import (
+    CaseNotFoundError,
+    CasePermissionError,
+    CaseStaleVersionError,
+    CaseStateError,
+    CaseValidationError,
+)
+from enforcement.services.clocks import (
+    ClockNotFoundError,
+    ClockPermissionError,
+    ClockStateError,
+    ClockValidationError,
+)
 from enforcement.services.credit_repair import (
     RepairNotFoundError,
     RepairPermissionError,
     RepairStateError,
     RepairValidationError,
+)
+from enforcement.services.disclosure import (
+    DisclosureNotFoundError,
+    DisclosurePermissionError,
+    DisclosureStateError,
+    DisclosureValidationError,
 )
 from enforcement.services.evidence import (
     AttachmentConflictError,
@@ -37,12 +56,30 @@ from enforcement.services.inspections import (
     InspectionStateError,
     InspectionValidationError,
 )
+from enforcement.services.jobs import (
+    JobNotFoundError,
+    JobPermissionError,
+    JobValidationError,
+)
 from enforcement.services.plans import (
     PermissionDeniedError,
     PlanNotFoundError,
     PlanStateError,
     PlanValidationError,
 )
+from enforcement.services.rectification import (
+    RectificationNotFoundError,
+    RectificationPermissionError,
+    RectificationStateError,
+    RectificationValidationError,
+)
+from enforcement.services.transfers import (
+    TransferNotFoundError,
+    TransferPermissionError,
+    TransferStateError,
+    TransferValidationError,
+)
+from enforcement.transfer_package import PackageError
 from mobile_api.i18n import _
 
 log = logging.getLogger(__name__)
@@ -146,6 +183,31 @@ DOMAIN_ERRORS: tuple[tuple[type[Exception], int], ...] = (
     (AttachmentValidationError, 422),
     (AttachmentConflictError, 409),
     (InspectionFrozenError, 409),
+    (CasePermissionError, 403),
+    (CaseNotFoundError, 404),
+    (CaseValidationError, 422),
+    (CaseStateError, 409),
+    (CaseStaleVersionError, 412),
+    (ClockPermissionError, 403),
+    (ClockNotFoundError, 404),
+    (ClockValidationError, 422),
+    (ClockStateError, 409),
+    (JobPermissionError, 403),
+    (JobNotFoundError, 404),
+    (JobValidationError, 422),
+    (RectificationPermissionError, 403),
+    (RectificationNotFoundError, 404),
+    (RectificationValidationError, 422),
+    (RectificationStateError, 409),
+    (DisclosurePermissionError, 403),
+    (DisclosureNotFoundError, 404),
+    (DisclosureValidationError, 422),
+    (DisclosureStateError, 409),
+    (TransferPermissionError, 403),
+    (TransferNotFoundError, 404),
+    (TransferValidationError, 422),
+    (TransferStateError, 409),
+    (PackageError, 409),
 )
 
 

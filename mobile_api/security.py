@@ -20,14 +20,59 @@ class Permission(enum.StrEnum):
     GOVERN_PLANS = "plans.govern"  # sampling plans and draws; department scope in services
     AUTHENTICATED = "authenticated"  # any signed-in account (its own profile, its tokens)
     RECORD_INSPECTIONS = "inspections.record"  # on-site work on one's own tasks (tablet)
+    VIEW_CASES = "cases.view"  # penalty cases of one's department (read)
+    HANDLE_CASES = "cases.handle"  # file and investigate cases, coercive measures
+    DECIDE_CASES = "cases.decide"  # legal review, decisions, withdrawal, extensions (负责人)
+    WATCH_CLOCKS = "clocks.watch"  # statutory clocks and their alerts, one's department
+    VIEW_RECTIFICATIONS = "rectifications.view"  # orders: own enterprise's, or department's
+    REPORT_RECTIFICATION = "rectifications.report"  # report an order rectified
+    OVERSEE_PUBLICATION = "publication.oversee"  # appeals, what awaits publication (一公开)
+    EXPORT_JOINT_LIST = "joint_list.export"  # the joint rewards-and-punishments list (联合奖惩)
+    VIEW_AUDIT = "audit.view"  # an entity's audit trail (全过程记录); department scope in services
+    TRACK_TRANSFERS = "transfers.track"  # the liaison desk: send, track, export packages
+    USE_PORTAL = "portal.use"  # the enterprise portal: its own credit, orders, commitments
+    VIEW_COMMITMENTS = "commitments.view"  # every enterprise's commitments (告知承诺)
+    USE_CONSOLE = "console.use"  # the supervisor console: imports, jobs, case desk, feed
 
 
 #: What each role may do. Admin may do everything.
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.SUPERVISOR: frozenset({Permission.VIEW_DIRECTORY, Permission.GOVERN_PLANS}),
-    Role.INSPECTOR: frozenset({Permission.VIEW_DIRECTORY, Permission.RECORD_INSPECTIONS}),
-    Role.LIAISON: frozenset(),
-    Role.ENTERPRISE: frozenset(),
+    Role.SUPERVISOR: frozenset(
+        {
+            Permission.VIEW_DIRECTORY,
+            Permission.GOVERN_PLANS,
+            Permission.VIEW_CASES,
+            Permission.HANDLE_CASES,
+            Permission.DECIDE_CASES,
+            Permission.WATCH_CLOCKS,
+            Permission.VIEW_RECTIFICATIONS,
+            Permission.OVERSEE_PUBLICATION,
+            Permission.EXPORT_JOINT_LIST,
+            Permission.VIEW_AUDIT,
+            Permission.VIEW_COMMITMENTS,
+            Permission.USE_CONSOLE,
+        }
+    ),
+    Role.INSPECTOR: frozenset(
+        {
+            Permission.VIEW_DIRECTORY,
+            Permission.RECORD_INSPECTIONS,
+            Permission.VIEW_CASES,
+            Permission.HANDLE_CASES,
+            Permission.VIEW_RECTIFICATIONS,
+            Permission.REPORT_RECTIFICATION,
+        }
+    ),
+    Role.LIAISON: frozenset(
+        {Permission.VIEW_CASES, Permission.WATCH_CLOCKS, Permission.TRACK_TRANSFERS}
+    ),
+    Role.ENTERPRISE: frozenset(
+        {
+            Permission.VIEW_RECTIFICATIONS,
+            Permission.REPORT_RECTIFICATION,
+            Permission.USE_PORTAL,
+        }
+    ),
 }
 
 

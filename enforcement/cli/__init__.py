@@ -29,24 +29,29 @@ def main(ctx: click.Context, config_path: str | None) -> None:
 
 def _register() -> None:
     from enforcement.cli import (
+        audit,
         backtest,
         bench,
+        cases,
+        clocks,
         credit,
         datacenter,
         db,
         demo,
+        disclosure,
         draws,
         feed,
         imports,
         plans,
         rfc3797,
         serve,
+        transfers,
         uscc,
     )
 
     for module in (
         db, imports, demo, uscc, rfc3797, serve, bench, plans, draws, credit, backtest, feed,
-        datacenter,
+        datacenter, transfers, disclosure, cases, clocks, audit,
     ):  # fmt: skip
         for command in module.COMMANDS:
             main.add_command(command)

@@ -1,8 +1,21 @@
 """The system of record. Importing this package registers every table on ``Base.metadata``."""
 
 from enforcement.models.accounts import ApiToken, Role, User
-from enforcement.models.audit import AuditLog, AuditLogImmutableError
+from enforcement.models.audit import AuditAnchor, AuditLog, AuditLogImmutableError
 from enforcement.models.base import SRID, Base, UTCDateTime, utcnow
+from enforcement.models.cases import (
+    FINAL_CASE_STATUSES,
+    CaseEvent,
+    CaseMember,
+    CaseMemberRole,
+    CaseStatus,
+    CoerciveKind,
+    CoerciveMeasure,
+    PenaltyCase,
+    ReconsiderationStatus,
+)
+from enforcement.models.clocks import Alert, AlertLevel, Clock, ClockOutcome
+from enforcement.models.commitments import Commitment, CommitmentStatus
 from enforcement.models.credit import (
     AnnualReport,
     Complaint,
@@ -16,6 +29,18 @@ from enforcement.models.credit import (
     RepairStatus,
     RepairSubject,
 )
+from enforcement.models.disclosure import (
+    AppealAction,
+    AppealStatus,
+    JointBasis,
+    JointChange,
+    JointListChange,
+    JointListConsumer,
+    PublicKind,
+    PublicRecord,
+    RecordAppeal,
+    RecordReply,
+)
 from enforcement.models.feed import FEED_KINDS, FeedRecord
 from enforcement.models.inspections import (
     EvidenceFile,
@@ -27,6 +52,7 @@ from enforcement.models.inspections import (
     InspectionStatus,
     TaskChange,
 )
+from enforcement.models.jobs import FINAL_JOB_STATUSES, BackgroundJob, JobKind, JobStatus
 from enforcement.models.outbox import OutboxMessage
 from enforcement.models.plans import (
     FROZEN_STATUSES,
@@ -43,6 +69,11 @@ from enforcement.models.plans import (
     TaskMember,
     TaskStatus,
 )
+from enforcement.models.rectification import (
+    RECTIFICATION_CLOCK,
+    RectificationOrder,
+    RectificationStatus,
+)
 from enforcement.models.registry import (
     Department,
     Enterprise,
@@ -55,17 +86,51 @@ from enforcement.models.registry import (
     Jurisdiction,
     JurisdictionLevel,
 )
+from enforcement.models.transfers import (
+    FINAL_TRANSFER_STATUSES,
+    PENDING_TRANSFER_STATUSES,
+    AttachmentKind,
+    PoliceDecision,
+    Transfer,
+    TransferAttachment,
+    TransferDecision,
+    TransferEvent,
+    TransferItem,
+    TransferStatus,
+)
 
 __all__ = [
     "FEED_KINDS",
+    "FINAL_CASE_STATUSES",
+    "FINAL_JOB_STATUSES",
+    "FINAL_TRANSFER_STATUSES",
     "FROZEN_STATUSES",
+    "PENDING_TRANSFER_STATUSES",
+    "RECTIFICATION_CLOCK",
     "SRID",
+    "Alert",
+    "AlertLevel",
     "AnnualReport",
     "ApiToken",
+    "AppealAction",
+    "AppealStatus",
+    "AttachmentKind",
+    "AuditAnchor",
     "AuditLog",
     "AuditLogImmutableError",
+    "BackgroundJob",
     "Base",
     "CandidateSnapshot",
+    "CaseEvent",
+    "CaseMember",
+    "CaseMemberRole",
+    "CaseStatus",
+    "Clock",
+    "ClockOutcome",
+    "CoerciveKind",
+    "CoerciveMeasure",
+    "Commitment",
+    "CommitmentStatus",
     "Complaint",
     "CreditList",
     "CreditRating",
@@ -88,18 +153,33 @@ __all__ = [
     "InspectionTask",
     "Inspector",
     "InspectorConflict",
+    "JobKind",
+    "JobStatus",
+    "JointBasis",
+    "JointChange",
+    "JointListChange",
+    "JointListConsumer",
     "Jurisdiction",
     "JurisdictionLevel",
     "ListEntry",
     "MemberRole",
     "OutboxMessage",
     "Penalty",
+    "PenaltyCase",
     "PenaltyMeasure",
     "PlanError",
     "PlanImmutableError",
     "PlanStateError",
     "PlanStatus",
+    "PoliceDecision",
+    "PublicKind",
+    "PublicRecord",
     "RatingCause",
+    "ReconsiderationStatus",
+    "RecordAppeal",
+    "RecordReply",
+    "RectificationOrder",
+    "RectificationStatus",
     "RepairStatus",
     "RepairSubject",
     "Role",
@@ -108,6 +188,12 @@ __all__ = [
     "TaskChange",
     "TaskMember",
     "TaskStatus",
+    "Transfer",
+    "TransferAttachment",
+    "TransferDecision",
+    "TransferEvent",
+    "TransferItem",
+    "TransferStatus",
     "UTCDateTime",
     "User",
     "utcnow",

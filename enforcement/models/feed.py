@@ -23,7 +23,15 @@ from enforcement.models.base import Base, UTCDateTime, utcnow
 PENDING_SQL = "delivered_at IS NULL AND dead_at IS NULL"
 
 #: What is fed (the data center's record types).
-FEED_KINDS = ("inspection", "inspection_result", "penalty", "coercive_measure")
+FEED_KINDS = (
+    "inspection",
+    "inspection_result",
+    "penalty",
+    "coercive_measure",
+    "case",
+    "audit_anchor",
+    "transfer",
+)
 
 
 class FeedRecord(Base):

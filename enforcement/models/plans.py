@@ -236,8 +236,12 @@ class Draw(Base):
 
     plan: Mapped[SamplingPlan] = relationship(back_populates="draw")
     snapshot: Mapped[CandidateSnapshot | None] = relationship()
+    # The drawn tasks only (round 1): what the draw computed, published and verifies.
     tasks: Mapped[list[InspectionTask]] = relationship(
-        back_populates="draw", cascade="all, delete-orphan", order_by="InspectionTask.id"
+        back_populates="draw",
+        cascade="all, delete-orphan",
+        order_by="InspectionTask.id",
+        primaryjoin="and_(Draw.id == InspectionTask.draw_id, InspectionTask.round == 1)",
     )
 
 
@@ -246,7 +250,9 @@ class InspectionTask(TimestampMixin, Base):
 
     __tablename__ = "inspection_tasks"
     __table_args__ = (
-        UniqueConstraint("draw_id", "enterprise_id", name="uq_inspection_tasks_target"),
+        # A drawn target is round 1; a re-inspection (复查) of it is round 2, 3, … of the
+        # same draw and enterprise (see enforcement.services.rectification).
+        UniqueConstraint("draw_id", "enterprise_id", "round", name="uq_inspection_tasks_target"),
         CheckConstraint(
             "(is_alternate AND alternate_rank IS NOT NULL AND alternate_rank >= 1)"
             " OR (NOT is_alternate AND alternate_rank IS NULL)",
@@ -267,6 +273,11 @@ class InspectionTask(TimestampMixin, Base):
     due_date: Mapped[dt.date] = mapped_column(Date)  # Asia/Shanghai calendar date
     status: Mapped[TaskStatus] = mapped_column(
         str_enum(TaskStatus, "status"), default=TaskStatus.OPEN
+    )
+    # 1 = drawn; more = a re-inspection, not part of the draw (its bundle, its verification).
+    round: Mapped[int] = mapped_column(SmallInteger, default=1, server_default="1")
+    reinspection_of_id: Mapped[int | None] = mapped_column(
+        ForeignKey("inspection_tasks.id"), index=True
     )
 
     draw: Mapped[Draw] = relationship(back_populates="tasks")

@@ -4,9 +4,10 @@
 scorecards of ``credit_rating`` (the general card plus the industry card chosen by the
 industry code) and stores the result: the enterprise's current tier and score, and a
 ``credit_ratings`` row whenever the score, the tier or the scorecard changed, so those rows
-are the enterprise's history. A tier change is audit-logged. Ratings run for everybody (the
-scheduled batch), for some enterprises after an event (outbox topic ``credit.rerate``), or
-by hand (``suijian credit rate``).
+are the enterprise's history. Every such change is audit-logged (``credit.tier_change``
+when the tier moved, else ``credit.rate``), one bulk insert per batch. Ratings run for
+everybody (the scheduled batch), for some enterprises after an event (outbox topic
+``credit.rerate``), or by hand (``suijian credit rate``).
 
 Visibility (``credit_profile``): supervisors and administrators see everything; an
 enterprise sees its own tier, score band, reasons and history; the public sees tiers only
@@ -128,7 +129,7 @@ class RatingService:
         )  # the last row of each enterprise wins
         updates: list[dict[str, Any]] = []
         ratings: list[dict[str, Any]] = []
-        changes: list[tuple[int, str | None, str]] = []
+        audits: list[tuple[str, str, str, dict[str, Any]]] = []
         for i, enterprise_id in enumerate(ids):
             tier = scored.tier[i]
             score = float(scored.score[i])
@@ -166,22 +167,27 @@ class RatingService:
                     "rated_at": now,
                 }
             )
+            # The full-process record: one audit row per enterprise whose rating changed.
             if before.credit_tier is not None and before.credit_tier != tier:
-                changes.append((enterprise_id, before.credit_tier, tier))
+                summary.tier_changes += 1
+                action = "credit.tier_change"
+                details = {"from": before.credit_tier, "to": tier}
+            else:
+                action = "credit.rate"
+                details = {
+                    "tier": tier,
+                    "previous_tier": before.credit_tier,
+                    "score": score,
+                    "previous_score": before.credit_score,
+                    "scorecard": scored.scorecard[i],
+                }
+            details |= {"cause": cause.value, "detail": detail}
+            audits.append((action, Enterprise.__tablename__, str(enterprise_id), details))
         if ratings:
             # Set-based writes: one executemany each, not one statement per enterprise.
             self.session.execute(insert(CreditRating), ratings)
             self.session.execute(update(Enterprise), updates)
-        for enterprise_id, old, new in changes:
-            summary.tier_changes += 1
-            audit.record(
-                self.session,
-                self.actor,
-                "credit.tier_change",
-                self.session.get_one(Enterprise, enterprise_id),
-                {"from": old, "to": new, "cause": cause.value, "detail": detail},
-                at=now,
-            )
+            audit.record_many(self.session, self.actor, audits, at=now)
         self.session.flush()
 
 

@@ -64,6 +64,7 @@ from random_sampler.draw import (
     InspectorArrays,
     TargetArrays,
     TeamOptions,
+    draw_allocation,
     finish_draw,
     run_draw,
 )
@@ -119,7 +120,11 @@ class DrawService:
         ``snapshot_sha256`` (the workers read the snapshot from the database)."""
         require_governing_role(self.actor, "draw a sampling plan", plan.departments)
         _require_drawable(plan)
-        return store_snapshot(self.session, build_snapshot(self.session, plan).archive()).sha256
+        sha256 = store_snapshot(self.session, build_snapshot(self.session, plan).archive()).sha256
+        audit.record(
+            self.session, self.actor, "plan.stage_snapshot", plan, {"snapshot_sha256": sha256}
+        )
+        return sha256
 
     def draw(
         self,
@@ -249,6 +254,55 @@ def draw_summary(draw: Draw) -> dict[str, Any]:
         "alternates": report["totals"]["alternates"],
         "cross_department": report["joint"]["cross_department"],
         "cross_department_share": report["joint"]["share"],
+    }
+
+
+def check_draw_inputs(plan: SamplingPlan, seed: bytes, public_value: str | None) -> None:
+    """The checks ``DrawService.draw`` makes of the plan's status, the seed and the public
+    value, without drawing (read-only): a page that hands a large draw to the worker refuses
+    a wrong seed at once. Raises ``PlanStateError``/``PlanImmutableError`` or
+    ``PlanValidationError`` naming ``seed``/``public_value``."""
+    _require_drawable(plan)
+    _check_inputs(plan, seed, public_value)
+
+
+def scope_size(session: Session, plan: SamplingPlan) -> int:
+    """How many market entities the plan's jurisdictions hold (the draw's snapshot size)."""
+    scope, _ = _scope(session, plan.jurisdiction_ids)
+    if not scope:
+        return 0
+    query = select(func.count()).where(Enterprise.jurisdiction_id.in_(scope))
+    return int(session.scalar(query) or 0)
+
+
+def preview_allocation(session: Session, plan: SamplingPlan) -> dict[str, Any]:
+    """The expected number of targets per stratum before the draw (read-only).
+
+    Uses the draw's own allocation (``random_sampler.draw.draw_allocation``) on the candidate
+    snapshot the draw would read now. The expectations do not depend on the seed; the exact
+    method's integer counts do (each stratum gets the floor of its expectation or one more),
+    so they are not shown: a placeholder key is used and ``count`` is ignored.
+    """
+    snapshot = build_snapshot(session, plan)
+    allocation = draw_allocation(key=bytes(32), plan=plan_spec(plan), targets=snapshot.targets)
+    tiers = snapshot.targets.stratum_tier
+    strata = [
+        {
+            "label": label,
+            "tier": TIERS[int(tiers[h])],
+            "candidates": int(allocation.stratum_size[h]),
+            "inclusion_probability": float(allocation.ratio[h]),
+            "expected": float(allocation.expected[h]),
+        }
+        for h, label in enumerate(allocation.stratum_labels)
+    ]
+    return {
+        "method": allocation.method,
+        "targets": len(snapshot.targets),
+        "candidates": int(allocation.stratum_size.sum()),
+        "budget": float(allocation.budget),
+        "scale": float(allocation.scale),
+        "strata": strata,
     }
 
 
@@ -564,5 +618,8 @@ __all__ = [
     "DrawService",
     "Snapshot",
     "build_snapshot",
+    "check_draw_inputs",
     "draw_summary",
+    "preview_allocation",
+    "scope_size",
 ]

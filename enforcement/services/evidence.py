@@ -45,7 +45,7 @@ from enforcement.models import (
     User,
     utcnow,
 )
-from enforcement.services import wire
+from enforcement.services import audit, wire
 from enforcement.services.plans import in_department_scope
 from enforcement.services.wire import digest, iso_utc
 
@@ -232,6 +232,14 @@ class EvidenceService:
             if existing is None:
                 raise
             return existing, False
+        audit.record(
+            self.session,
+            self.actor,
+            "evidence.upload",
+            row,
+            {"kind": row.kind, "media_type": row.media_type, "size": row.size},
+            at=row.uploaded_at,
+        )
         return row, True
 
     def file(self, sha256: str) -> EvidenceFile:
@@ -347,6 +355,19 @@ class EvidenceService:
         inspection.version += 1
         inspection.updated_at = utcnow()
         self.session.flush()
+        audit.record(
+            self.session,
+            self.actor,
+            "evidence.attach",
+            inspection,
+            {
+                "attachment": str(attachment.uuid),
+                "sha256": sha256,
+                "kind": file.kind,
+                "exif_verdict": attachment.exif_check.get("verdict"),
+            },
+            at=attachment.created_at,
+        )
         return attachment, True
 
     def exif_check(self, inspection: FieldInspection, file: EvidenceFile) -> dict[str, Any]:

@@ -163,6 +163,7 @@ def task_document(
         "plan": {"code": task.draw.plan.code, "title": task.draw.plan.title},
         "status": task.status.value,
         "due_date": task.due_date.isoformat(),
+        "round": task.round,  # 1: drawn; 2 and on: a re-inspection (复查) after rectification
         "my_role": mine.role.value if mine else None,
         "team": [
             {

@@ -46,7 +46,7 @@ from gis.geofence import DEFAULT_RADIUS_M, INSIDE, OUTSIDE, geofence
 
 ANSWERS = ("compliant", "non_compliant", "not_applicable")
 SEVERITIES = ("minor", "serious", "critical")
-#: Results that mean a problem was found (the enterprise is re-rated on them).
+#: Results that mean a problem was found (they count in the credit indicator findings_3y).
 PROBLEM_RESULTS = frozenset(
     {
         InspectionResult.RECTIFICATION_ORDERED,
@@ -413,7 +413,7 @@ class InspectionService:
     def finish(self, inspection_uuid: uuid.UUID, body: Mapping[str, Any]) -> FieldInspection:
         """Enter the result and freeze the record: every checklist item answered and the
         signature (or the refusal) present. The task is done; the record goes to the data
-        center, its PDF is rendered by a worker, and a problem found re-rates the enterprise."""
+        center, its PDF is rendered by a worker, and the enterprise is re-rated."""
         inspection = self._recordable(inspection_uuid)
         sent = digest(dict(body))
         if inspection.status == InspectionStatus.FINISHED:
@@ -482,16 +482,21 @@ class InspectionService:
             },
         )
         outbox.publish(self.session, "inspection.record", {"inspection_uuid": key})
-        if inspection.result in PROBLEM_RESULTS:
-            outbox.publish(
-                self.session,
-                "credit.rerate",
-                {
-                    "enterprise_ids": [inspection.task.enterprise_id],
-                    "cause": "event",
-                    "detail": f"inspection {key}: {inspection.result.value}",
-                },
-            )
+        # Every outcome re-rates: a problem counts against the enterprise, and a clean
+        # inspection is evidence too (findings_3y goes from "not inspected" to 0).
+        outbox.publish(
+            self.session,
+            "credit.rerate",
+            {
+                "enterprise_ids": [inspection.task.enterprise_id],
+                "cause": "event",
+                "detail": f"inspection {key}: {inspection.result.value}",
+            },
+        )
+        # Rectification order, case, or closing the order a re-inspection verified.
+        from enforcement.services.outcomes import follow_up
+
+        follow_up(self.session, self.actor, inspection, settings=self.settings, clock=self.clock)
 
     # ------------------------------------------------------------------ supervisors
 

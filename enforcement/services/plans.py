@@ -308,6 +308,7 @@ class PlanService:
             select(InspectionTask)
             .where(
                 InspectionTask.draw_id == plan.draw.id,
+                InspectionTask.round == 1,  # re-inspections follow real findings: they stand
                 InspectionTask.status.in_((TaskStatus.OPEN, TaskStatus.STANDBY)),
             )
             .with_for_update()  # an inspection starting now waits, then is left alone

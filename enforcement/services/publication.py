@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import hashlib
 import json
 import math
 from collections.abc import Callable, Mapping
@@ -133,6 +134,7 @@ class PublicationService:
                 "format": BUNDLE_FORMAT,
                 "snapshot_hash": bundle["snapshot_hash"],
                 "database_snapshot_hash": draw.snapshot_hash,
+                "bundle_sha256": bundle_sha256(bundle),  # the full record holds the export
             },
             at=now,
         )
@@ -333,6 +335,15 @@ def _json_ready(value: Any) -> Any:
 # ---------------------------------------------------------------------- files
 
 
+def bundle_sha256(bundle: Mapping[str, Any]) -> str:
+    """SHA-256 of the bundle's canonical JSON (sorted keys, no spaces, UTF-8): the same for
+    the plain and the gzip file, recorded in the audit log when the plan is published."""
+    body = json.dumps(
+        bundle, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
 def write_bundle(bundle: Mapping[str, Any], path: Path) -> None:
     """Write ``bundle`` as UTF-8 JSON; gzip (reproducible: no name, no time) for ``*.gz``."""
     data = (json.dumps(bundle, ensure_ascii=False, indent=1, allow_nan=False) + "\n").encode()
@@ -486,6 +497,7 @@ __all__ = [
     "BUNDLE_FORMAT",
     "BundleError",
     "PublicationService",
+    "bundle_sha256",
     "published_bundle",
     "read_bundle",
     "snapshot_arrays",

@@ -160,7 +160,9 @@ def plan_tasks(request: Request) -> dict[str, Any]:
         request.dbsession.scalars(
             select(InspectionTask)
             .where(
-                InspectionTask.draw_id == plan.draw.id, InspectionTask.id > query.get("after", 0)
+                InspectionTask.draw_id == plan.draw.id,
+                InspectionTask.round == 1,  # the drawn tasks, not re-inspections
+                InspectionTask.id > query.get("after", 0),
             )
             .order_by(InspectionTask.id)
             .limit(limit + 1)

@@ -36,13 +36,16 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from enforcement import migrate
 from enforcement.db import make_engine
-from enforcement.models import EvidenceFile
+from enforcement.models import EvidenceFile, PenaltyCase
+from enforcement.services.cases import CaseService, officer_department_id
 from enforcement.services.inspections import InspectionService
 from enforcement.services.tokens import TokenService
+from enforcement.services.transfers import TransferService
 from mobile_api.openapi import load_spec
 from tests.factories import user_named
 from tests.field_work import drawn_field_work
@@ -82,6 +85,9 @@ def fuzzed(
     )
     png = hashlib.sha256(b"schemathesis signature").hexdigest()
     session.add(EvidenceFile(sha256=png, media_type="image/png", kind="photo", size=100))
+    case, measure_id = _case_for_fuzzing(session, field)
+    _transfer_for_fuzzing(session, case)
+    record_id, appeal_id = _publication_for_fuzzing(session)
     session.commit()
     known = {
         "code": field.task.draw.plan.code,
@@ -90,6 +96,10 @@ def fuzzed(
         "inspection_uuid": str(inspection_uuid),
         "enterprise_id": field.task.enterprise_id,
         "sha256": png,
+        "case_id": case.id,
+        "measure_id": measure_id,
+        "record_id": record_id,
+        "appeal_id": appeal_id,
     }
     try:
         yield Fuzzed(app=build_app(engine), session=session, known=known)
@@ -140,6 +150,40 @@ def test_the_api_keeps_to_its_openapi_document(
     )
 
 
+def _case_for_fuzzing(session: Session, field: Any) -> tuple[PenaltyCase, int]:
+    """A penalty case of the field lead's department (the lead and a colleague in its group)
+    with a seal in force: the case routes get a real case and a real measure."""
+    department = officer_department_id(field.lead)
+    colleague = next(
+        u
+        for u in (field.member, user_named(session, "supervisor"), field.outsider)
+        if officer_department_id(u) == department
+    )
+    cases = CaseService(session, None)
+    case = cases.file(
+        enterprise_id=field.task.enterprise_id,
+        summary="schemathesis",
+        members=[field.lead.id, colleague.id],
+        department_id=department,
+    )
+    measure = cases.start_coercive_measure(case.id, kind="seal", items=[{"name": "样品"}])
+    return case, measure.id
+
+
+def _transfer_for_fuzzing(session: Session, case: PenaltyCase) -> None:
+    """A reported transfer of that case: the transfer routes get a real transfer."""
+    report = {
+        "facts": "schemathesis",
+        "evidence_summary": "schemathesis",
+        "suspected_offence": "生产、销售伪劣产品罪",
+        "legal_basis": "《中华人民共和国刑法》第一百四十条",
+        "police_office": "东阳市公安局",
+        "procuratorate": "东阳市人民检察院",
+        "items": [{"name": "样品", "quantity": 1, "unit": "件"}],
+    }
+    TransferService(session, None).report(case.id, report)
+
+
 def _point_at_real_records(case: Any, known: dict[str, Any]) -> None:
     """Replace about half of the generated identifiers by real ones, deterministically."""
     for name, value in list((case.path_parameters or {}).items()):
@@ -155,3 +199,34 @@ def _heads(value: Any) -> bool:
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _publication_for_fuzzing(session: Session) -> tuple[int, int]:
+    """Published records (the drawn plan, its draw, a finished inspection's result) and an
+    enterprise's appeal against the result: the publication endpoints meet real records."""
+    from enforcement.models import PublicKind, PublicRecord, Role, User
+    from enforcement.services import disclosure
+    from tests import factories
+    from tests.evidence_helpers import FINISHED_AT, finish, make_scene
+
+    factories.bind(session)
+    scene = make_scene(session, plan_code="2025-FUZZ-PUBLIC")
+    finish(scene.inspection, None, refused=True)
+    session.flush()
+    disclosure.run(session, clock=lambda: FINISHED_AT + dt.timedelta(hours=1))
+    record = session.scalars(
+        select(PublicRecord).where(PublicRecord.kind == PublicKind.RESULT)
+    ).one()
+    owner = User(
+        username="fuzz-enterprise",
+        display_name="企业",
+        role=Role.ENTERPRISE,
+        password_hash="x",
+        enterprise_id=scene.enterprise.id,
+    )
+    session.add(owner)
+    session.flush()
+    appeal = disclosure.DisclosureService(session, owner).appeal(
+        record.id, "检查结果与事实不符，请核实更正。"
+    )
+    return record.id, appeal.id
