@@ -18,6 +18,9 @@ from pyramid.router import Router
 
 from mobile_api.views.tablet import missing_vendor_files
 from tests.conftest import _unavailable
+
+# The desk pages' fixtures (issue 7), available to every browser test module.
+from tests.mobile_api.browser.desk import desk_errors, desk_page  # noqa: F401
 from tests.mobile_api.browser.harness import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, LiveServer
 
 
