@@ -38,10 +38,10 @@ STATE_COLOURS = {
 }
 FLAG_LABELS = {
     "": _("Within the limits"),
-    "warning_high": _("Above the 95 % limit"),
-    "warning_low": _("Below the 95 % limit"),
-    "high": _("Above the 99.8 % limit (outlier)"),
-    "low": _("Below the 99.8 % limit (outlier)"),
+    "warning_high": _("Above the 95 percent limit"),
+    "warning_low": _("Below the 95 percent limit"),
+    "high": _("Above the 99.8 percent limit (outlier)"),
+    "low": _("Below the 99.8 percent limit (outlier)"),
 }
 CHANNEL_LABELS = {"tablet": _("Tablet app"), "other": _("Other means")}
 
@@ -114,8 +114,8 @@ def index(request: Request) -> dict[str, Any]:
             "rate": t(_("Finding rate")),
             "inspections": t(_("Inspections")),
             "overall": t(_("Overall rate")),
-            "limits95": t(_("95 % limits")),
-            "limits998": t(_("99.8 % limits")),
+            "limits95": t(_("95 percent limits")),
+            "limits998": t(_("99.8 percent limits")),
             "inspector": t(_("Inspector")),
         },
         "shares": {

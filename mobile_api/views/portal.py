@@ -87,7 +87,7 @@ REPAIR_LABELS = {
     "approved": _("Approved"),
     "rejected": _("Rejected"),
 }
-COMMITMENT_LABELS = {"filed": _("Filed"), "withdrawn": _("Withdrawn")}
+COMMITMENT_LABELS = {"filed": _("In effect"), "withdrawn": _("Withdrawn")}
 APPEAL_LABELS = {
     "submitted": _("Submitted, awaiting decision"),
     "upheld": _("Upheld"),

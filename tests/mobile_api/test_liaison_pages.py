@@ -134,7 +134,7 @@ def test_the_steps_are_recorded_through_forms(
     garbled = app.post(
         f"{base}/receipt", {"csrf_token": token, "at": "yesterday", "note": ""}, status=422
     )
-    assert "date and time" in garbled.html.select_one(".field-error").text
+    assert "必须是日期和时间" in garbled.html.select_one(".field-error").text  # zh_CN by default
     app.post(f"{base}/receipt", {"csrf_token": token, "at": "", "note": "已签收"}, status=303)
     missing = app.post(
         f"{base}/police_decision",

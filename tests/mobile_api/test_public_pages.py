@@ -273,14 +273,14 @@ def test_tiers_are_hidden_by_default_and_shown_when_configured(
     for page in (testapp.get("/public/"), testapp.get(f"/public/records/{record.id}")):
         assert page.html.find(id="tier") is None and page.html.select("td.tier") == []
         assert "信用等级" not in page.text and "Credit tier" not in page.text
-        assert "61" not in page.html.find("main").text
+        assert "61.5" not in page.html.find("main").text
 
     published = webtest.TestApp(build_app(web_engine, **{"suijian.publish_tiers": "true"}))
     listing = published.get("/public/")
     assert listing.html.find(id=f"record-{record.id}").select_one("td.tier").text == "C"
     shown = published.get(f"/public/records/{record.id}")
     assert shown.html.find(id="tier").text == "C"
-    assert "61" not in shown.html.find(id="document").text  # never the score
+    assert "61.5" not in shown.html.find(id="document").text  # never the score
 
 
 def test_open_data_page_lists_every_download_with_its_dictionary(
