@@ -18,20 +18,27 @@ from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound, HTTPSeeOther
 from pyramid.i18n import TranslationString
 from pyramid.request import Request
 from pyramid.view import view_config
+from sqlalchemy import select
 
 from enforcement import feed
 from enforcement.importers import CRS_CHOICES, KINDS, bundled_mappings
 from enforcement.models import (
+    FINAL_CASE_STATUSES,
     BackgroundJob,
     CaseStatus,
+    CoerciveKind,
     FeedRecord,
     JobKind,
     JobStatus,
     PenaltyCase,
     PenaltyMeasure,
+    ReconsiderationStatus,
+    User,
 )
 from enforcement.services import audit, jobs
 from enforcement.services.cases import (
+    DECIDED_STATUSES,
+    MEMBER_ROLES,
     OPEN_STATUSES,
     CaseError,
     CaseNotFoundError,
@@ -40,6 +47,7 @@ from enforcement.services.cases import (
     CaseStaleVersionError,
     CaseValidationError,
     case_clocks,
+    officer_department_id,
 )
 from enforcement.services.clocks import (
     ClockError,
@@ -123,6 +131,13 @@ FIELD_LABELS = {
     "opinion": _("Review opinion"),
     "decision_no": _("Decision number"),
     "reason": _("Reason"),
+    "days": _("Days of extension"),
+    "outcome": _("Reconsideration outcome"),
+    "items": _("Items"),
+    "place": _("Place"),
+    "started_on": _("Started on"),
+    "members": _("Case group"),
+    "lead_id": _("Lead of the case group"),
     "version": _("Version"),
     "q": _("Search"),
     "department": _("Department"),
@@ -433,7 +448,59 @@ CASE_STEPS: dict[str, tuple[frozenset[CaseStatus], TranslationString]] = {
     "execute": (frozenset({CaseStatus.DECIDED}), _("Record execution")),
     "close": (frozenset({CaseStatus.EXECUTED, CaseStatus.DECIDED}), _("Close the case")),
     "withdraw": (OPEN_STATUSES, _("Withdraw the case")),
+    "extend": (OPEN_STATUSES, _("Extend the decision deadline")),
+    "reconsider": (DECIDED_STATUSES, _("Record a reconsideration request")),
+    "reconsider_decide": (DECIDED_STATUSES, _("Record the reconsideration decision")),
+    "coercive": (OPEN_STATUSES, _("Impose a coercive measure")),
+    "coercive_extend": (frozenset(CaseStatus), _("Extend a coercive measure")),
+    "coercive_lift": (frozenset(CaseStatus), _("Lift a coercive measure")),
+    "members": (frozenset(CaseStatus) - FINAL_CASE_STATUSES, _("Change the case group")),
 }
+#: Steps that also depend on more of the case than its status.
+STEP_CONDITIONS: dict[str, Callable[[PenaltyCase], bool]] = {
+    "reconsider": lambda case: case.reconsideration_status is None,
+    "reconsider_decide": lambda case: (
+        case.reconsideration_status == ReconsiderationStatus.REQUESTED
+    ),
+    "coercive_extend": lambda case: any(
+        m.lifted_at is None and not m.extended for m in case.coercive_measures
+    ),
+    "coercive_lift": lambda case: any(m.lifted_at is None for m in case.coercive_measures),
+}
+COERCIVE_KIND_LABELS: dict[str, TranslationString] = {
+    CoerciveKind.SEAL.value: _("Seal (查封)"),
+    CoerciveKind.SEIZE.value: _("Seizure (扣押)"),
+}
+RECONSIDERATION_OUTCOMES: dict[str, TranslationString] = {
+    ReconsiderationStatus.UPHELD.value: _("Upheld"),
+    ReconsiderationStatus.REVOKED.value: _("Revoked"),
+    ReconsiderationStatus.CHANGED.value: _("Changed"),
+}
+#: Steps that need an API permission beyond the console's own (as in mobile_api/api/cases.py).
+STEP_PERMISSIONS: dict[str, Permission] = {
+    "extend": Permission.DECIDE_CASES,
+    "reconsider": Permission.HANDLE_CASES,
+    "reconsider_decide": Permission.DECIDE_CASES,
+    "coercive": Permission.HANDLE_CASES,
+    "coercive_extend": Permission.DECIDE_CASES,
+    "coercive_lift": Permission.HANDLE_CASES,
+    "members": Permission.HANDLE_CASES,
+}
+
+
+def _step_allowed(request: Request, step: str) -> bool:
+    needed = STEP_PERMISSIONS.get(step)
+    return needed is None or bool(request.has_permission(needed))
+
+
+def _officers(request: Request, case: PenaltyCase) -> list[User]:
+    """The active officers of the case's department: who may be in its group."""
+    users = request.dbsession.scalars(
+        select(User)
+        .where(User.active.is_(True), User.role.in_([r.value for r in MEMBER_ROLES]))
+        .order_by(User.display_name, User.id)
+    )
+    return [u for u in users if officer_department_id(u) == case.department_id]
 
 
 def _case_in_scope(request: Request) -> PenaltyCase:
@@ -458,7 +525,13 @@ def case_page(
     found = case_clocks(request.dbsession, [case])[case.id]
     now = dt.datetime.now(dt.UTC)
     status = CaseStatus(case.status)
-    steps = [name for name, (starts, _label) in CASE_STEPS.items() if status in starts]
+    steps = [
+        name
+        for name, (starts, _label) in CASE_STEPS.items()
+        if status in starts
+        and _step_allowed(request, name)
+        and STEP_CONDITIONS.get(name, lambda _case: True)(case)
+    ]
     if failed_step and failed_step not in steps:
         steps.append(failed_step)
     return {
@@ -470,11 +543,16 @@ def case_page(
         "status_labels": CASE_STATUS_LABELS,
         "measures": list(PenaltyMeasure),
         "measure_labels": MEASURE_LABELS,
+        "outcome_labels": RECONSIDERATION_OUTCOMES,
+        "coercive_kinds": COERCIVE_KIND_LABELS,
+        "coercive_measures": sorted(case.coercive_measures, key=lambda m: m.id),
+        "officers": _officers(request, case) if "members" in steps else [],
+        "group": {m.user_id: m.role for m in case.members},
         "errors": errors or {},
         "problem": problem,
         "failed_step": failed_step,
         "typed": typed or {},
-        "field_labels": FIELD_LABELS,
+        "field_labels": FIELD_LABELS | {"kind": _("Kind of measure")},
         "local": _local,
     }
 
@@ -523,6 +601,63 @@ def _run_step(service: CaseService, case_id: int, step: str, post: Any, version:
         return service.close(case_id, note=note, if_match=version)
     if step == "withdraw":
         return service.withdraw(case_id, reason=_text(post, "reason"), if_match=version)
+    if step == "extend":
+        raw_days = _text(post, "days", 12)
+        if raw_days and not raw_days.isdigit():
+            raise CaseValidationError({"days": "must be a whole number of days"})
+        return service.extend_deadline(
+            case_id,
+            reason=_text(post, "reason"),
+            days=int(raw_days) if raw_days else None,
+            if_match=version,
+        )
+    if step == "reconsider":
+        return service.request_reconsideration(case_id, note=note, if_match=version)
+    if step == "reconsider_decide":
+        return service.decide_reconsideration(
+            case_id,
+            outcome=_text(post, "outcome", 20),
+            note=note,
+            measure=_text(post, "measure", 40) or None,
+            amount=_text(post, "amount", 40) or None,
+            legal_basis=_text(post, "legal_basis"),
+            decision_no=_text(post, "decision_no", 64) or None,
+            if_match=version,
+        )
+    if step == "coercive":
+        raw_start = _text(post, "started_on", 12)
+        try:
+            started_on = dt.date.fromisoformat(raw_start) if raw_start else None
+        except ValueError:
+            raise CaseValidationError({"started_on": "must be a date (YYYY-MM-DD)"}) from None
+        lines = [line.strip() for line in _text(post, "items", 20000).splitlines()]
+        return service.start_coercive_measure(
+            case_id,
+            kind=_text(post, "kind", 20),
+            items=[{"name": line} for line in lines if line],
+            place=_text(post, "place", 300),
+            started_on=started_on,
+            note=note,
+            if_match=version,
+        )
+    if step in ("coercive_extend", "coercive_lift"):
+        raw_measure = _text(post, "measure", 12)
+        if not raw_measure.isdigit():
+            raise CaseValidationError({"measure": "choose a coercive measure"})
+        act = (
+            service.extend_coercive_measure
+            if step == "coercive_extend"
+            else service.lift_coercive_measure
+        )
+        return act(case_id, int(raw_measure), reason=_text(post, "reason"), if_match=version)
+    if step == "members":
+        try:
+            members = [int(m) for m in post.getall("members")]
+            raw_lead = _text(post, "lead_id", 12)
+            lead_id = int(raw_lead) if raw_lead else None
+        except ValueError:
+            raise CaseValidationError({"members": "choose officers from the list"}) from None
+        return service.set_members(case_id, members, lead_id=lead_id, if_match=version)
     raise HTTPNotFound()
 
 
@@ -536,13 +671,31 @@ def case_step(request: Request) -> Any:
     step = request.matchdict["step"]
     if step not in CASE_STEPS:
         raise HTTPNotFound()
+    if not _step_allowed(request, step):
+        raise HTTPForbidden()
     case = _case_in_scope(request)
     raw_version = _text(request.POST, "version", 12)
     version = int(raw_version) if raw_version.isdigit() else None
     typed = {
         name: _text(request.POST, name)
-        for name in ("note", "measure", "amount", "legal_basis", "opinion", "decision_no", "reason")
+        for name in (
+            "note",
+            "measure",
+            "amount",
+            "legal_basis",
+            "opinion",
+            "decision_no",
+            "reason",
+            "days",
+            "outcome",
+            "kind",
+            "items",
+            "place",
+            "started_on",
+            "lead_id",
+        )
     }
+    typed["members"] = ",".join(str(m)[:12] for m in request.POST.getall("members"))
     try:
         _run_step(_case_service(request), case.id, step, request.POST, version)
     except CasePermissionError as exc:

@@ -23,6 +23,7 @@ from enforcement.models import (
     AuditLog,
     BackgroundJob,
     CaseStatus,
+    Department,
     FeedRecord,
     JobKind,
     JobStatus,
@@ -451,3 +452,177 @@ def test_finished_draw_and_failed_jobs_render_their_outcome(
     assert 'role="alert"' in page.text and "could not be read as XLSX" in page.text
     listing = testapp.get("/console/jobs/").text
     assert str(done.uuid) in listing and "bad.xlsx" in listing
+
+
+def test_the_decision_deadline_is_extended_from_the_case_page(
+    testapp: webtest.TestApp, data: Session, desk: Desk, sign_in
+) -> None:
+    sign_in(testapp, "chief")
+    page = testapp.get(f"/console/cases/{desk.case_id}")
+    form = page.forms["step-extend"]
+    form["reason"] = "案情复杂，经负责人批准延长"
+    done = form.submit().follow()
+    assert 'id="problem"' not in done.text
+    data.rollback()  # a new transaction: see what the app committed
+    data.expire_all()
+    case = data.get(PenaltyCase, desk.case_id)
+    assert case is not None and case.deadline_extensions == 1
+    assert case.status == CaseStatus.FILED
+
+
+def test_a_second_extension_without_days_names_the_field_and_keeps_the_reason(
+    testapp: webtest.TestApp, data: Session, desk: Desk, sign_in
+) -> None:
+    sign_in(testapp, "chief")
+    page = testapp.get(f"/console/cases/{desk.case_id}")
+    form = page.forms["step-extend"]
+    form["reason"] = "第一次延长"
+    page = form.submit().follow()
+    form = page.forms["step-extend"]
+    form["reason"] = "集体讨论决定再次延长"
+    refused = form.submit(status=422)
+    assert 'id="extend-days-error"' in refused.text
+    again = refused.forms["step-extend"]
+    assert again["reason"].value == "集体讨论决定再次延长"
+    again["days"] = "abc"
+    refused = again.submit(status=422)
+    assert 'id="extend-days-error"' in refused.text
+    data.rollback()  # a new transaction: see what the app committed
+    data.expire_all()
+    case = data.get(PenaltyCase, desk.case_id)
+    assert case is not None and case.deadline_extensions == 1
+
+
+def _decided(testapp: webtest.TestApp, desk: Desk) -> webtest.TestResponse:
+    """Move the desk's case to a decision through the step forms."""
+    page = testapp.get(f"/console/cases/{desk.case_id}")
+    page = page.forms["step-investigate"].submit().follow()
+    form = page.forms["step-propose"]
+    form["measure"] = "warning"
+    form["legal_basis"] = "《食品安全法》第一百二十四条"
+    page = form.submit().follow()
+    return page.forms["step-decide"].submit().follow()
+
+
+def test_a_reconsideration_is_requested_and_decided_from_the_case_page(
+    testapp: webtest.TestApp, data: Session, desk: Desk, sign_in
+) -> None:
+    sign_in(testapp, "chief")
+    page = _decided(testapp, desk)
+    assert _status(data, desk) is CaseStatus.DECIDED
+    assert 'id="step-reconsider_decide"' not in page.text
+    refused = page.forms["step-reconsider"].submit(status=422)  # the request needs a note
+    assert 'id="reconsider-note-error"' in refused.text
+    form = refused.forms["step-reconsider"]
+    form["note"] = "当事人向市政府申请行政复议"
+    page = form.submit().follow()
+    assert 'id="step-reconsider"' not in page.text
+
+    form = page.forms["step-reconsider_decide"]
+    form["note"] = "复议机关决定维持"
+    refused = form.submit(status=422)  # no outcome chosen
+    assert 'id="reconsider_decide-outcome-error"' in refused.text
+    assert refused.forms["step-reconsider_decide"]["note"].value == "复议机关决定维持"
+    form = refused.forms["step-reconsider_decide"]
+    form["outcome"] = "upheld"
+    page = form.submit().follow()
+    assert 'id="step-reconsider_decide"' not in page.text
+    data.rollback()  # a new transaction: see what the app committed
+    data.expire_all()
+    case = data.get(PenaltyCase, desk.case_id)
+    assert case is not None and case.reconsideration_status == "upheld"
+
+
+def test_reconsideration_steps_are_refused_before_a_decision(
+    testapp: webtest.TestApp, data: Session, desk: Desk, sign_in
+) -> None:
+    sign_in(testapp, "chief")
+    page = testapp.get(f"/console/cases/{desk.case_id}")
+    assert 'id="step-reconsider"' not in page.text
+    token = csrf(page)
+    refused = testapp.post(
+        f"/console/cases/{desk.case_id}/reconsider",
+        {"csrf_token": token, "note": "过早"},
+        status=409,
+    )
+    assert 'id="problem"' in refused.text
+
+
+def test_a_coercive_measure_is_imposed_extended_and_lifted_from_the_case_page(
+    testapp: webtest.TestApp, data: Session, desk: Desk, sign_in
+) -> None:
+    sign_in(testapp, "chief")
+    page = testapp.get(f"/console/cases/{desk.case_id}")
+    assert 'id="step-coercive_extend"' not in page.text  # nothing to extend yet
+    form = page.forms["step-coercive"]
+    form["items"] = "过期牛奶\n过期面包"
+    form["started_on"] = "2000-01-01"
+    refused = form.submit(status=422)  # no kind, and a start long ago
+    assert 'id="coercive-kind-error"' in refused.text
+    assert 'id="coercive-started_on-error"' in refused.text
+    assert refused.forms["step-coercive"]["items"].value == "过期牛奶\n过期面包"
+    form = refused.forms["step-coercive"]
+    form["kind"] = "seize"
+    form["started_on"] = ""
+    form["place"] = "店内仓库"
+    page = form.submit().follow()
+    assert "过期牛奶、过期面包" in page.text.split('id="coercive-measures"', 1)[1]
+
+    form = page.forms["step-coercive_extend"]
+    refused = form.submit(status=422)  # an extension needs its reason
+    assert 'id="coercive_extend-reason-error"' in refused.text
+    form = refused.forms["step-coercive_extend"]
+    form["reason"] = "情况复杂，经负责人批准延长"
+    page = form.submit().follow()
+    assert 'id="step-coercive_extend"' not in page.text  # only once
+
+    form = page.forms["step-coercive_lift"]
+    form["reason"] = "已查清，解除扣押"
+    page = form.submit().follow()
+    assert 'id="step-coercive_lift"' not in page.text
+    data.rollback()  # a new transaction: see what the app committed
+    data.expire_all()
+    case = data.get(PenaltyCase, desk.case_id)
+    assert case is not None
+    (measure,) = case.coercive_measures
+    assert measure.extended and measure.lifted_at is not None
+
+
+def test_lifting_an_unknown_measure_is_not_found(
+    testapp: webtest.TestApp, desk: Desk, sign_in
+) -> None:
+    sign_in(testapp, "chief")
+    token = csrf(testapp.get(f"/console/cases/{desk.case_id}"))
+    testapp.post(
+        f"/console/cases/{desk.case_id}/coercive_lift",
+        {"csrf_token": token, "measure": "999999", "reason": "无"},
+        status=404,
+    )
+
+
+def test_the_case_group_is_changed_from_the_case_page(
+    testapp: webtest.TestApp, data: Session, desk: Desk, make_user: Callable[..., User], sign_in
+) -> None:
+    third = InspectorFactory(department=data.get(Department, desk.department_id))
+    data.commit()
+    newcomer = make_user("newcomer", Role.INSPECTOR, inspector_id=third.id)
+    sign_in(testapp, "chief")
+    page = testapp.get(f"/console/cases/{desk.case_id}")
+    form = page.forms["step-members"]
+    for box in form.fields["members"]:
+        box.checked = box._value == str(newcomer.id)
+    form["lead_id"] = str(newcomer.id)
+    refused = form.submit(status=422)  # one officer is not a group
+    assert 'id="members-members-error"' in refused.text
+    kept = refused.forms["step-members"]
+    assert [b.checked for b in kept.fields["members"] if b._value == str(newcomer.id)] == [True]
+    assert kept["lead_id"].value == str(newcomer.id)
+    for box in kept.fields["members"]:
+        box.checked = True
+    kept.submit().follow()
+    data.rollback()  # a new transaction: see what the app committed
+    data.expire_all()
+    case = data.get(PenaltyCase, desk.case_id)
+    assert case is not None
+    assert case.lead is not None and case.lead.user_id == newcomer.id
+    assert len(case.members) == len(kept.fields["members"])  # every officer ticked
