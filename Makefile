@@ -7,7 +7,7 @@ PYTHON := /usr/bin/python3
 INI ?= development.ini
 
 .DEFAULT_GOAL := help
-.PHONY: help run test bench lint format system-deps-run system-deps-test clean vendor
+.PHONY: help run test bench lint format messages system-deps-run system-deps-test clean vendor
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -72,6 +72,14 @@ test: system-deps-test $(BIN)/suijian vendor ## Install, then run lint and the w
 bench: system-deps-test $(BIN)/suijian ## Run the benchmarks: import (throwaway PostGIS) and draw
 	$(BIN)/suijian -c $(INI) bench import --json
 	$(BIN)/suijian -c $(INI) bench draw --targets 10000000 --inspectors 20000 --strata 400 --json
+
+# Translatable strings: the pages' _() and the services' reason() (enforcement/reasons.py).
+messages: $(BIN)/suijian ## Re-extract the translatable strings, update and compile the catalogues
+	$(BIN)/pybabel extract -F mobile_api/locale/babel.cfg -k reason --no-location --sort-output \
+		--project=Suijian --version=0.1 -o mobile_api/locale/suijian.pot mobile_api enforcement
+	$(BIN)/pybabel update -D suijian -i mobile_api/locale/suijian.pot -d mobile_api/locale \
+		--no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel compile -D suijian -d mobile_api/locale --statistics
 
 lint: $(BIN)/suijian ## ruff check and format check
 	$(BIN)/ruff check .

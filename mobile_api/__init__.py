@@ -22,6 +22,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "tm.annotate_user": "false",
     "pyramid.default_locale_name": "zh_CN",
     "jinja2.i18n.domain": "suijian",
+    "jinja2.i18n.gettext": "mobile_api.i18n.GetText",
     "jinja2.trim_blocks": "true",
     "jinja2.lstrip_blocks": "true",
 }

@@ -17,8 +17,9 @@ from pyramid.i18n import TranslationString
 from pyramid.request import Request
 from pyramid.response import Response
 from pyramid_openapi3.exceptions import RequestValidationError, ResponseValidationError
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, SQLAlchemyError
 
+from enforcement.reasons import reason_of
 from enforcement.services.cases import (
     CaseNotFoundError,
     CasePermissionError,
@@ -79,8 +80,10 @@ from enforcement.services.transfers import (
     TransferStateError,
     TransferValidationError,
 )
+from enforcement.db import RETRY_AFTER_SECONDS, database_unavailable
 from enforcement.transfer_package import PackageError
-from mobile_api.i18n import _
+from mobile_api.db import identity_from_memory
+from mobile_api.i18n import _, localize
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +100,11 @@ ERRORS: dict[int, tuple[str, TranslationString]] = {
     412: ("precondition_failed", _("The record has changed since you read it; reload it.")),
     422: ("validation_failed", _("Some fields are not valid.")),
     500: ("internal_error", _("Something went wrong on our side; it has been logged.")),
+    503: (
+        "unavailable",
+        _("The service is unavailable for a moment; send the request again in a minute."),
+    ),
+    507: ("insufficient_storage", _("Storage is full on our side; try again later.")),
 }
 
 
@@ -129,16 +137,19 @@ def envelope(
     message: str | TranslationString | None = None,
     code: str | None = None,
     fields: dict[str, str | TranslationString] | None = None,
+    detail: str | None = None,
 ) -> Response:
+    """The error response; ``detail`` is a service's own explanation (a reason), when any."""
     default_code, default_message = ERRORS.get(status, ERRORS[500 if status >= 500 else 400])
-    translate = request.localizer.translate
     body: dict[str, Any] = {
         "error": {
             "code": code or default_code,
-            "message": translate(message or default_message),
-            "fields": {name: translate(reason) for name, reason in (fields or {}).items()},
+            "message": localize(request, message or default_message),
+            "fields": {name: localize(request, why) for name, why in (fields or {}).items()},
         }
     }
+    if detail is not None:
+        body["error"]["detail"] = localize(request, detail)
     response = request.response
     response.status_int = status
     response.content_type = "application/json"
@@ -216,11 +227,7 @@ def domain_error_view(exc: Exception, request: Request) -> Response:
     ``detail``, and for validation errors each field with its reason."""
     status = next(code for kind, code in DOMAIN_ERRORS if isinstance(exc, kind))
     fields = dict(getattr(exc, "errors", {}) or {}) if status == 422 else None
-    response = envelope(request, status, None, None, fields)
-    body = json.loads(response.text)
-    body["error"]["detail"] = str(exc)
-    response.text = json.dumps(body, ensure_ascii=False)
-    return response
+    return envelope(request, status, None, None, fields, detail=reason_of(exc))
 
 
 def openapi_error_view(exc: RequestValidationError, request: Request) -> Response:
@@ -271,7 +278,27 @@ def invalid_response_view(exc: ResponseValidationError, request: Request) -> Res
     return envelope(request, 500)
 
 
+def database_error_view(exc: SQLAlchemyError, request: Request) -> Response:
+    """The database is down, restarting or overloaded: 503 with ``Retry-After``, so a tablet
+    keeps its queue and sends it again (every write is one transaction: nothing of this
+    request was kept, unless the commit itself succeeded, and replays are idempotent).
+    Other database errors are our bugs: 500."""
+    identity_from_memory(request)  # the language of the message must not need the database
+    if not database_unavailable(exc):
+        return unexpected_error_view(exc, request)
+    log.warning("database unavailable on %s %s: %s", request.method, request.path, exc)
+    message = _(
+        "The database cannot be reached at the moment; send the request again in "
+        "${seconds} seconds.",
+        mapping={"seconds": RETRY_AFTER_SECONDS},
+    )
+    response = envelope(request, 503, message, "database_unavailable")
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
 def unexpected_error_view(exc: Exception, request: Request) -> Response:
+    identity_from_memory(request)  # the database may be what failed: answer from memory
     log.exception("unhandled error on %s %s", request.method, request.path_qs)
     return envelope(request, 500)
 
@@ -290,6 +317,7 @@ def includeme(config: Configurator) -> None:
     )
     config.add_exception_view(undecodable_body_view, context=UnicodeError, path_info=API_PATHS)
     config.add_exception_view(unstorable_value_view, context=DataError, path_info=API_PATHS)
+    config.add_exception_view(database_error_view, context=SQLAlchemyError, path_info=API_PATHS)
     for context in (HTTPNotFound, HTTPForbidden, HTTPException):
         config.add_exception_view(http_exception_view, context=context, path_info=API_PATHS)
     config.add_exception_view(unexpected_error_view, context=Exception, path_info=API_PATHS)

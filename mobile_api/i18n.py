@@ -7,9 +7,15 @@ language switch), then the signed-in user's preference, then the ``Accept-Langua
 
 from __future__ import annotations
 
+from typing import Any
+
 from pyramid.config import Configurator
-from pyramid.i18n import TranslationStringFactory
+from pyramid.i18n import TranslationString, TranslationStringFactory
 from pyramid.request import Request
+from pyramid.threadlocal import get_current_request
+from pyramid_jinja2.i18n import GetTextWrapper
+
+from enforcement.reasons import Reason
 
 DOMAIN = "suijian"
 _ = TranslationStringFactory(DOMAIN)
@@ -42,6 +48,38 @@ def negotiate_locale(request: Request) -> str | None:
     if "Accept-Language" in request.headers:
         return normalise_locale(request.accept_language.lookup(["zh", "en"], default="zh"))
     return None  # Pyramid then uses pyramid.default_locale_name
+
+
+def localize(request: Request, value: Any) -> Any:
+    """``value`` in the request's language when it is translatable, else as it is.
+
+    Handles the page's own strings (``_()``) and the services' reasons
+    (``enforcement.reasons.reason``), including reasons inside a reason's values.
+    """
+    if isinstance(value, Reason):
+        mapping = {k: localize(request, v) for k, v in value.mapping.items()}
+        value = TranslationString(value.msgid, domain=DOMAIN, mapping=mapping)
+    if isinstance(value, TranslationString):
+        return request.localizer.translate(value)
+    return value
+
+
+def localize_output(value: Any) -> Any:
+    """Jinja's ``finalize``: whatever a template prints goes out in the reader's language."""
+    if isinstance(value, (Reason, TranslationString)):
+        request = get_current_request()
+        if request is not None:
+            return localize(request, value)
+    return value
+
+
+class GetText(GetTextWrapper):
+    """The templates' ``_()``: also translates the services' reasons."""
+
+    def gettext(self, message: Any, mapping: dict[str, Any] | None = None) -> str:
+        if isinstance(message, Reason) and not mapping:
+            return localize_output(message)
+        return super().gettext(message, mapping)
 
 
 def includeme(config: Configurator) -> None:

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from pyramid.config import Configurator
 from pyramid.request import Request
 
-from mobile_api.i18n import LOCALE_PARAM, LOCALES
+from mobile_api.i18n import LOCALE_PARAM, LOCALES, localize_output
 from mobile_api.security import Root
 
 # People read times in Beijing time; storage is UTC.
@@ -43,6 +43,7 @@ def includeme(config: Configurator) -> None:
 
     def register() -> None:
         env = config.get_jinja2_environment()
+        env.finalize = localize_output  # reasons and _() strings print translated
         env.filters["local_time"] = local_time
         env.filters["thousands"] = thousands
         env.globals.update(LOCALES=LOCALES, can=can, locale_url=locale_url)

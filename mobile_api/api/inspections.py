@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from enforcement.models import FieldInspection, InspectionFinding, InspectionTask, TaskMember
+from enforcement.reasons import reason_of
 from enforcement.services.inspection_documents import (
     finding_document,
     inspection_document,
@@ -202,10 +203,9 @@ def conflict_view(exc: InspectionConflictError | StaleVersionError, request: Req
         if stale
         else _("This identifier already holds a different record; the stored one is attached.")
     )
-    response = envelope(request, 412 if stale else 409, message)
+    response = envelope(request, 412 if stale else 409, message, detail=reason_of(exc))
     current = exc.current
     body = json.loads(response.text)
-    body["error"]["detail"] = str(exc)
     body["current"] = (
         finding_document(current)
         if isinstance(current, InspectionFinding)

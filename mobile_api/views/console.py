@@ -35,6 +35,7 @@ from enforcement.models import (
     ReconsiderationStatus,
     User,
 )
+from enforcement.reasons import reason_of
 from enforcement.services import audit, jobs
 from enforcement.services.cases import (
     DECIDED_STATUSES,
@@ -712,7 +713,7 @@ def case_step(request: Request) -> Any:
         if isinstance(exc, CaseStaleVersionError):
             problem = _("Someone else changed this case meanwhile; check it and try again.")
         else:
-            problem = str(exc)
+            problem = reason_of(exc)
         return case_page(request, case, problem=problem, failed_step=step, typed=typed)
     request.session.flash(
         request.localizer.translate(

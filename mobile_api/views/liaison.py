@@ -19,6 +19,7 @@ from pyramid.request import Request
 from pyramid.view import view_config
 
 from enforcement.models import TransferStatus
+from enforcement.reasons import reason_of
 from enforcement.services.transfers import (
     CLOCK_LABELS,
     STATUS_LABELS,
@@ -282,7 +283,7 @@ def transfer_step(request: Request) -> Any:
         request.response.status_int = 422
         return values
     except TransferStateError as exc:
-        values = _detail(request, case_id, {"step": str(exc)}, form, step)
+        values = _detail(request, case_id, {"step": reason_of(exc)}, form, step)
         request.response.status_int = 409
         return values
     request.session.flash(request.localizer.translate(_("Step recorded.")))

@@ -30,6 +30,7 @@ from enforcement.models import (
     SamplingPlan,
     TaskMember,
 )
+from enforcement.reasons import reason_of
 from enforcement.services import jobs
 from enforcement.services.draws import (
     DrawService,
@@ -112,7 +113,7 @@ def _plan_in_scope(request: Request) -> SamplingPlan:
 
 def _refuse(request: Request, exc: PermissionDeniedError) -> NoReturn:
     """The service refused the user (role or department): the forbidden page, nothing kept."""
-    raise HTTPForbidden(str(exc)) from exc
+    raise HTTPForbidden(reason_of(exc)) from exc
 
 
 def _text(params: Any, name: str) -> str:
@@ -360,7 +361,7 @@ def plan_update(request: Request) -> Any:
     except PlanError as exc:  # not a draft any more (state, frozen)
         request.tm.doom()
         request.response.status_int = 409
-        return {**_form_page(request, form, {}, plan), "problem": str(exc)}
+        return {**_form_page(request, form, {}, plan), "problem": reason_of(exc)}
     _flash(request, _("Plan ${code} saved.", mapping={"code": plan.code}))
     return HTTPSeeOther(request.route_path("desk.plan", code=plan.code))
 
@@ -396,7 +397,7 @@ def plan_page(
         try:
             page["preview"] = preview_allocation(session, plan)
         except (PlanError, ValueError) as exc:  # e.g. no candidates in scope
-            page["preview_error"] = str(exc)
+            page["preview_error"] = reason_of(exc)
     if plan.draw is not None:
         page.update(_draw_review(request, plan))
         page["map_url"] = _map_url(request, plan)
@@ -507,7 +508,7 @@ def _failed(
         request.response.status_int = 422
         return plan_page(request, plan, errors=exc.errors, typed=typed)
     request.response.status_int = 409
-    return plan_page(request, plan, problem=str(exc), typed=typed)
+    return plan_page(request, plan, problem=reason_of(exc), typed=typed)
 
 
 @view_config(
@@ -602,7 +603,7 @@ def _draw_in_background(
             {"plan_id": plan.id, "seed": seed.hex(), "public_value": public_value},
         )
     except jobs.JobPermissionError as exc:
-        raise HTTPForbidden(str(exc)) from exc
+        raise HTTPForbidden(reason_of(exc)) from exc
     except jobs.JobValidationError as exc:
         raise PlanValidationError(exc.errors) from exc
     _flash(

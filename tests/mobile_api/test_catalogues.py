@@ -7,14 +7,18 @@ import re
 from pathlib import Path
 
 import pytest
-from babel.messages.extract import extract_from_dir
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
+import enforcement
 import mobile_api
 
 PACKAGE = Path(mobile_api.__file__).parent
 LOCALE_DIR = PACKAGE / "locale"
+#: Where translatable strings live: the pages' _() and the services' reason() (Makefile, messages).
+SOURCES = (PACKAGE, Path(enforcement.__file__).parent)
+KEYWORDS = {**DEFAULT_KEYWORDS, "reason": None}
 PLACEHOLDERS = re.compile(r"%\(\w+\)s|\$\{\w+\}")
 
 
@@ -32,8 +36,9 @@ def test_template_lists_exactly_the_messages_in_the_sources() -> None:
         method_map, options_map = parse_mapping_cfg(handle)
     extracted = {
         message
+        for source in SOURCES
         for _file, _line, message, _comments, _context in extract_from_dir(
-            str(PACKAGE), method_map, options_map
+            str(source), method_map, options_map, keywords=KEYWORDS
         )
     }
     assert extracted == _ids(_catalog(LOCALE_DIR / "suijian.pot")), (

@@ -1,0 +1,50 @@
+"""Reasons the services give people, in English, translatable where they are shown.
+
+A service that refuses something says why with ``reason("the task is ${status}", status=...)``.
+The result is a ``str``: the English text with the values filled in, so logs, the command line
+and tests read it as it is. It also keeps its message id (the text before filling in, which is
+what the gettext catalogue holds) and its values, so the web layer can show it in the reader's
+language (``mobile_api.i18n.localize``). ``reason`` is a keyword of the catalogue extraction
+(``mobile_api/locale/babel.cfg``), so every reason written this way reaches the translators.
+
+Placeholders are ``${name}``, as in Pyramid's translation strings; a value that is itself a
+reason (a state's name, say) is translated too.
+"""
+
+from __future__ import annotations
+
+from string import Template
+from typing import Any
+
+
+class Reason(str):
+    """English text that remembers its message id and values."""
+
+    msgid: str
+    mapping: dict[str, Any]
+
+    def __new__(cls, msgid: str, /, **mapping: Any) -> Reason:
+        text = Template(msgid).safe_substitute({k: str(v) for k, v in mapping.items()})
+        self = super().__new__(cls, text)
+        self.msgid = msgid
+        self.mapping = mapping
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickles (and copies) as a reason, not plain text
+        return (_rebuild, (self.msgid, self.mapping))
+
+
+def _rebuild(msgid: str, mapping: dict[str, Any]) -> Reason:
+    return Reason(msgid, **mapping)
+
+
+#: The name the extraction looks for: ``reason("...")`` marks a translatable message.
+reason = Reason
+
+
+def reason_of(exc: BaseException) -> str:
+    """The exception's message, as the reason it was raised with when there is one."""
+    for arg in exc.args:
+        if isinstance(arg, Reason):
+            return arg
+    return str(exc)
