@@ -31,6 +31,7 @@ def _register() -> None:
     from enforcement.cli import (
         audit,
         backtest,
+        backup,
         bench,
         cases,
         clocks,
@@ -51,7 +52,7 @@ def _register() -> None:
 
     for module in (
         db, imports, demo, uscc, rfc3797, serve, bench, plans, draws, credit, backtest, feed,
-        datacenter, transfers, disclosure, cases, clocks, audit,
+        datacenter, transfers, disclosure, cases, clocks, audit, backup,
     ):  # fmt: skip
         for command in module.COMMANDS:
             main.add_command(command)
