@@ -58,6 +58,8 @@ def includeme(config: Configurator) -> None:
     config.add_route("portal.record.reply", "/portal/records/{record_id:\\d{1,9}}/reply")
     config.add_route("portal.record.appeal", "/portal/records/{record_id:\\d{1,9}}/appeal")
     config.add_route("commitments.index", "/commitments/")
+    config.add_route("commitments.show", "/commitments/{commitment_id:\\d{1,9}}")
+    config.add_route("commitments.step", "/commitments/{commitment_id:\\d{1,9}}/{step:[a-z_]+}")
     # The liaison desk (两法衔接): transfers with their clocks, steps as forms, exports
     config.add_route("liaison.desk", "/liaison/")
     config.add_route("liaison.transfer", "/liaison/transfers/{case_id:\\d{1,9}}")
@@ -208,4 +210,13 @@ def includeme(config: Configurator) -> None:
     config.add_route("api.joint_list.csv", "/api/v1/joint-list.csv")
     # The full-process record: the audit chain's anchors (public), an entity's trail
     config.add_route("api.audit.anchors", "/api/v1/audit/anchors")
+    # Commitments (告知承诺): the enterprise files and withdraws, the department reviews
+    config.add_route("api.commitments", "/api/v1/commitments")
+    config.add_route("api.commitment", "/api/v1/commitments/{commitment_id}")
+    config.add_route("api.commitment.withdrawal", "/api/v1/commitments/{commitment_id}/withdrawal")
+    config.add_route("api.commitment.acceptance", "/api/v1/commitments/{commitment_id}/acceptance")
+    config.add_route("api.commitment.rejection", "/api/v1/commitments/{commitment_id}/rejection")
+    config.add_route(
+        "api.commitment.verification", "/api/v1/commitments/{commitment_id}/verification"
+    )
     config.add_route("api.audit.trail", "/api/v1/audit/entities/{entity_type}/{entity_id}")

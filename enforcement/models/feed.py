@@ -31,6 +31,7 @@ FEED_KINDS = (
     "case",
     "audit_anchor",
     "transfer",
+    "commitment",
 )
 
 

@@ -20,7 +20,6 @@ from pyramid.view import view_config
 from sqlalchemy import select
 
 from enforcement.models import (
-    CommitmentStatus,
     CreditList,
     Enterprise,
     InspectionItem,
@@ -30,6 +29,7 @@ from enforcement.models import (
     RecordAppeal,
     RepairSubject,
 )
+from enforcement.reasons import reason_of
 from enforcement.services import rectification
 from enforcement.services.clocks import calendar_for
 from enforcement.services.commitments import (
@@ -67,6 +67,7 @@ from enforcement.services.rectification import (
 from enforcement.settings import as_bool
 from mobile_api.i18n import _
 from mobile_api.security import Permission
+from mobile_api.views.commitments import STATUS_LABELS as COMMITMENT_LABELS
 from mobile_api.views.liaison import local
 
 MAX_ROWS = 200
@@ -87,7 +88,6 @@ REPAIR_LABELS = {
     "approved": _("Approved"),
     "rejected": _("Rejected"),
 }
-COMMITMENT_LABELS = {"filed": _("In effect"), "withdrawn": _("Withdrawn")}
 APPEAL_LABELS = {
     "submitted": _("Submitted, awaiting decision"),
     "upheld": _("Upheld"),
@@ -242,7 +242,7 @@ def rectification_report(request: Request) -> Any:
         )
     except RectificationStateError as exc:
         request.response.status_int = 409
-        return _orders_page(request, {"order": str(exc)}, {"id": order_id, "note": note})
+        return _orders_page(request, {"order": reason_of(exc)}, {"id": order_id, "note": note})
     return _redirect(
         request, "portal.rectifications", _("Rectification reported; a re-inspection follows.")
     )
@@ -265,7 +265,7 @@ def _commitments_page(
     values.update(
         commitments=list_commitments(request.dbsession, request.identity, limit=MAX_ROWS),
         items=items,
-        labels=COMMITMENT_LABELS,
+        labels=COMMITMENT_LABELS,  # the desk's labels: the enterprise sees its review too
         errors=dict(errors),
         form=dict(form),
     )
@@ -333,26 +333,8 @@ def commitment_withdraw(request: Request) -> Any:
         return _commitments_page(request, errors, {"withdraw_reason": reason})
     except CommitmentStateError as exc:
         request.response.status_int = 409
-        return _commitments_page(request, {f"withdraw-{commitment_id}": str(exc)}, {})
+        return _commitments_page(request, {f"withdraw-{commitment_id}": reason_of(exc)}, {})
     return _redirect(request, "portal.commitments", _("Commitment withdrawn."))
-
-
-@view_config(
-    route_name="commitments.index",
-    renderer="portal/commitments_all.jinja2",
-    permission=Permission.VIEW_COMMITMENTS,
-)
-def commitments_all(request: Request) -> dict[str, Any]:
-    """Every enterprise's commitments, for supervisors (the same service, their scope)."""
-    raw = request.GET.get("status", "")
-    status = raw if raw in {s.value for s in CommitmentStatus} else None
-    rows = list_commitments(
-        request.dbsession,
-        request.identity,
-        status=CommitmentStatus(status) if status else None,
-        limit=MAX_ROWS,
-    )
-    return {"commitments": rows, "labels": COMMITMENT_LABELS, "status": status or ""}
 
 
 # ---------------------------------------------------------------------- credit repair
@@ -453,7 +435,7 @@ def repair_apply(request: Request) -> Any:
         return _repairs_page(request, exc.errors, form)
     except RepairStateError as exc:
         request.response.status_int = 409
-        return _repairs_page(request, {"subject": str(exc)}, form)
+        return _repairs_page(request, {"subject": reason_of(exc)}, form)
     return _redirect(request, "portal.repairs", _("Application submitted."))
 
 
@@ -513,7 +495,7 @@ def _record_action(
         return _records_page(request, {key: exc.errors.get(field, "")}, {key: text})
     except DisclosureStateError as exc:
         request.response.status_int = 409
-        return _records_page(request, {key: str(exc)}, {key: text})
+        return _records_page(request, {key: reason_of(exc)}, {key: text})
     return _redirect(request, "portal.records", done)
 
 
