@@ -6,8 +6,10 @@ in the order of the enterprise ids asked for; these columns are what the scoreca
 scorecards send to an explicit "missing" bin: an enterprise the system knows nothing about is
 never silently scored as if it had a clean record.
 
-Overdue rectification orders arrive with the case workflow; until then that indicator is
-"not known" for everybody.
+Two indicators join evidence from two sources: ``findings_3y`` counts a commitment (告知承诺)
+found false as a problem found and one verified true as a clean check; ``overdue_rectifications``
+is "not known" for an enterprise that had no order in the window, as ``findings_3y`` is for one
+that was not inspected.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from sqlalchemy.orm import Session
 
 from enforcement.models import (
     AnnualReport,
+    Commitment,
+    CommitmentStatus,
     Complaint,
     CreditList,
     Enterprise,
@@ -33,6 +37,8 @@ from enforcement.models import (
     ListEntry,
     Penalty,
     PenaltyMeasure,
+    RectificationOrder,
+    RectificationStatus,
 )
 from enforcement.services.inspections import PROBLEM_RESULTS
 
@@ -122,8 +128,7 @@ def compute_indicators(
             rows, position, flagged_representatives(session, as_of) if flagged is None else flagged
         ),
         "findings_3y": _findings(session, position, as_of),
-        # Source of a later feature (see the module docstring): not known yet.
-        "overdue_rectifications": np.full(n, np.nan),
+        "overdue_rectifications": _overdue_rectifications(session, position, as_of),
     }
     return IndicatorFrame(enterprise_id=ids, industry_code=industry, columns=columns, as_of=as_of)
 
@@ -185,14 +190,14 @@ def _listed(
 
 
 def _findings(session: Session, position: dict[int, int], as_of: dt.date) -> np.ndarray:
-    """Finished inspections of the last 36 months with a problem found; NaN for an enterprise
-    not inspected in that time (no evidence either way)."""
+    """Checks of the last 36 months with a problem found: finished inspections, and commitments
+    verified (a false one is a problem); NaN for an enterprise with neither (no evidence)."""
     out = np.full(len(position), np.nan)
     since = as_of - dt.timedelta(days=FINDINGS_WINDOW_MONTHS * DAYS_PER_MONTH)
     end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(), tzinfo=SHANGHAI)
     start = dt.datetime.combine(since + dt.timedelta(days=1), dt.time(), tzinfo=SHANGHAI)
     problem = case((FieldInspection.result.in_(sorted(PROBLEM_RESULTS)), 1), else_=0)
-    query = _scoped(
+    inspections = _scoped(
         select(InspectionTask.enterprise_id, func.sum(problem))
         .join(FieldInspection, FieldInspection.task_id == InspectionTask.id)
         .where(
@@ -204,10 +209,49 @@ def _findings(session: Session, position: dict[int, int], as_of: dt.date) -> np.
         InspectionTask.enterprise_id,
         position,
     )
-    for enterprise_id, problems in session.execute(query):
+    false = case((Commitment.status == CommitmentStatus.FOUND_FALSE, 1), else_=0)
+    commitments = _scoped(
+        select(Commitment.enterprise_id, func.sum(false))
+        .where(
+            Commitment.status.in_([CommitmentStatus.VERIFIED, CommitmentStatus.FOUND_FALSE]),
+            Commitment.verified_at >= start,
+            Commitment.verified_at < end,
+        )
+        .group_by(Commitment.enterprise_id),
+        Commitment.enterprise_id,
+        position,
+    )
+    for query in (inspections, commitments):
+        for enterprise_id, problems in session.execute(query):
+            i = position.get(enterprise_id)
+            if i is not None:
+                out[i] = (0.0 if np.isnan(out[i]) else out[i]) + float(problems or 0)
+    return out
+
+
+def _overdue_rectifications(
+    session: Session, position: dict[int, int], as_of: dt.date
+) -> np.ndarray:
+    """Orders of the last 36 months past their deadline on ``as_of`` without a passed
+    re-inspection (the scorecard's definition); NaN for an enterprise with no order then."""
+    out = np.full(len(position), np.nan)
+    since = as_of - dt.timedelta(days=FINDINGS_WINDOW_MONTHS * DAYS_PER_MONTH)
+    cleared = and_(
+        RectificationOrder.status == RectificationStatus.REINSPECTED,
+        RectificationOrder.reinspection_result.not_in(sorted(PROBLEM_RESULTS)),
+    )
+    overdue = case((and_(RectificationOrder.due_date < as_of, ~cleared), 1), else_=0)
+    query = _scoped(
+        select(RectificationOrder.enterprise_id, func.sum(overdue))
+        .where(RectificationOrder.due_date > since)
+        .group_by(RectificationOrder.enterprise_id),
+        RectificationOrder.enterprise_id,
+        position,
+    )
+    for enterprise_id, count in session.execute(query):
         i = position.get(enterprise_id)
         if i is not None:
-            out[i] = float(problems or 0)
+            out[i] = float(count or 0)
     return out
 
 

@@ -6,6 +6,7 @@ commitment being audited, fed to the data center and re-rating the enterprise.""
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any
 
 import pytest
@@ -32,6 +33,7 @@ from enforcement.services.commitments import (
     get_commitment,
     list_commitments,
 )
+from enforcement.services.credit_indicators import compute_indicators
 from tests.factories import DepartmentFactory, EnterpriseFactory, InspectionItemFactory
 
 NOW = dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC)
@@ -328,3 +330,27 @@ def test_the_database_keeps_review_and_status_together(
     filed.status = CommitmentStatus.ACCEPTED  # accepted without a review
     with pytest.raises(IntegrityError):
         db_session.flush()
+
+
+def test_a_verified_commitment_is_a_check_and_a_false_one_a_problem_found(
+    db_session: Session, review: dict[str, Any]
+) -> None:
+    """``findings_3y`` of the credit indicators: no evidence before the verification, a clean
+    check after a true one, one problem after a false one."""
+    own, item = review["own"], review["item"]
+    head = CommitmentService(db_session, review["head"], clock=lambda: NOW)
+    as_of = NOW.date() + dt.timedelta(days=1)
+
+    def findings() -> float:
+        return float(compute_indicators(db_session, as_of, [own.id]).columns["findings_3y"][0])
+
+    assert math.isnan(findings())
+    head.accept(review["filed"].id)
+    head.verify(review["filed"].id, note="属实")
+    assert findings() == 0.0
+    second = CommitmentService(db_session, review["firm"], clock=lambda: NOW).file(
+        text=TEXT, item_id=item.id
+    )
+    head.accept(second.id)
+    head.find_false(second.id, reason="现场未见许可证")
+    assert findings() == 1.0

@@ -4,6 +4,7 @@ deadline passes or the enterprise reports, and the re-inspection closing the ord
 from __future__ import annotations
 
 import datetime as dt
+import math
 import uuid
 
 import pytest
@@ -29,6 +30,7 @@ from enforcement.models import (
 )
 from enforcement.services import audit, clocks, rectification
 from enforcement.services.clocks import calendar_for, end_of_date
+from enforcement.services.credit_indicators import compute_indicators
 from enforcement.services.inspections import InspectionService
 from enforcement.services.outcomes import follow_up
 from enforcement.services.plans import PlanService
@@ -367,3 +369,30 @@ def test_reinspections_stand_through_a_redraw_and_the_bundle_still_verifies(
     assert db_session.scalar(
         select(func.count()).select_from(TaskChange).where(TaskChange.task_id == task.id)
     ) == len(task.members)
+
+
+def test_the_credit_indicator_counts_orders_overdue_until_a_reinspection_passes(
+    db_session: Session, field: FieldWork
+) -> None:
+    """The scorecard's ``overdue_rectifications``: not known without an order, 0 while the
+    deadline runs, 1 once it has passed, 0 again after a re-inspection finds no problem."""
+    enterprise_id = field.task.enterprise_id
+
+    def overdue(as_of: dt.date) -> float:
+        frame = compute_indicators(db_session, as_of, [enterprise_id])
+        return float(frame.columns["overdue_rectifications"][0])
+
+    assert math.isnan(overdue(dt.date(2025, 4, 1)))
+    inspection = inspect(
+        db_session, field, field.task, result="rectification_ordered", due="2025-04-20"
+    )
+    order = the_order(db_session, inspection)
+    assert overdue(dt.date(2025, 4, 20)) == 0.0  # the due date itself is still in time
+    assert overdue(dt.date(2025, 4, 21)) == 1.0
+    clocks.scan(db_session, at(2025, 4, 21, 0, 1))
+    db_session.refresh(order)
+    task = db_session.get_one(InspectionTask, order.reinspection_task_id)
+    inspect(db_session, field, task, result="no_problem", now=at(2025, 4, 28, 10))
+    db_session.refresh(order)
+    assert order.status is RectificationStatus.REINSPECTED
+    assert overdue(dt.date(2025, 4, 29)) == 0.0
