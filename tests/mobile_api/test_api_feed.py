@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 import webtest
+import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+import mobile_api
 from enforcement import feed
 from enforcement.models import AuditLog, FeedRecord, Role, utcnow
+from enforcement.models.feed import FEED_KINDS
 from tests.mobile_api.conftest import PASSWORD
 
 DEAD_LETTERS = "/api/v1/feed/dead-letters"
@@ -131,3 +135,29 @@ def test_anonymous_is_refused(testapp: webtest.TestApp, records: dict[str, FeedR
     for url in ("/api/v1/feed/status", DEAD_LETTERS):
         assert testapp.get(url, status=401).json["error"]["code"] == "unauthenticated"
     testapp.post(f"{DEAD_LETTERS}/{records['dead1'].id}/requeue", status=401)
+
+
+def test_the_document_names_every_kind_the_feed_carries() -> None:
+    """A dead letter of any kind must pass the response validation of the feed endpoints."""
+    document = yaml.safe_load((Path(mobile_api.__file__).parent / "openapi.yaml").read_text())
+    enums = [
+        found
+        for found in _enums_of_property(document, "kind")
+        if "inspection_result" in found  # the feed's kinds, not the evidence's
+    ]
+    assert len(enums) >= 2
+    for kinds in enums:
+        assert sorted(kinds) == sorted(FEED_KINDS)
+
+
+def _enums_of_property(node: Any, name: str) -> list[list[str]]:
+    found: list[list[str]] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == name and isinstance(value, dict) and "enum" in value:
+                found.append(list(value["enum"]))
+            found.extend(_enums_of_property(value, name))
+    elif isinstance(node, list):
+        for value in node:
+            found.extend(_enums_of_property(value, name))
+    return found
