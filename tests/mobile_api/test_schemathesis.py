@@ -87,7 +87,7 @@ def fuzzed(
     session.add(EvidenceFile(sha256=png, media_type="image/png", kind="photo", size=100))
     case, measure_id = _case_for_fuzzing(session, field)
     _transfer_for_fuzzing(session, case)
-    record_id, appeal_id = _publication_for_fuzzing(session)
+    record_id, appeal_id, commitment_id = _publication_for_fuzzing(session)
     session.commit()
     known = {
         "code": field.task.draw.plan.code,
@@ -100,6 +100,7 @@ def fuzzed(
         "measure_id": measure_id,
         "record_id": record_id,
         "appeal_id": appeal_id,
+        "commitment_id": commitment_id,
     }
     try:
         yield Fuzzed(app=build_app(engine), session=session, known=known)
@@ -201,11 +202,13 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-def _publication_for_fuzzing(session: Session) -> tuple[int, int]:
-    """Published records (the drawn plan, its draw, a finished inspection's result) and an
-    enterprise's appeal against the result: the publication endpoints meet real records."""
-    from enforcement.models import PublicKind, PublicRecord, Role, User
+def _publication_for_fuzzing(session: Session) -> tuple[int, int, int]:
+    """Published records (the drawn plan, its draw, a finished inspection's result), an
+    enterprise's appeal against the result and a commitment it filed: the publication and
+    commitment endpoints meet real records."""
+    from enforcement.models import InspectionItem, PublicKind, PublicRecord, Role, User
     from enforcement.services import disclosure
+    from enforcement.services.commitments import CommitmentService
     from tests import factories
     from tests.evidence_helpers import FINISHED_AT, finish, make_scene
 
@@ -229,4 +232,9 @@ def _publication_for_fuzzing(session: Session) -> tuple[int, int]:
     appeal = disclosure.DisclosureService(session, owner).appeal(
         record.id, "检查结果与事实不符，请核实更正。"
     )
-    return record.id, appeal.id
+    item = session.scalars(select(InspectionItem).order_by(InspectionItem.id)).first()
+    assert item is not None
+    commitment = CommitmentService(session, owner).file(
+        text="本企业承诺持有效许可证从事经营活动，并按要求公示。", item_id=item.id
+    )
+    return record.id, appeal.id, commitment.id
