@@ -9,10 +9,25 @@ from typing import Any
 
 from geoalchemy2.admin.dialects.sqlite import init_spatialite
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_SPATIALITE = "mod_spatialite"
+#: What a client is told to wait before retrying when the database is unavailable (seconds).
+RETRY_AFTER_SECONDS = 30
+# SQLSTATE classes of a database that cannot serve now but may soon: connection exceptions
+# (08), transaction rollbacks: serialisation failures and deadlocks (40), insufficient
+# resources (53), operator intervention: shutdown, restart, recovery (57P).
+_UNAVAILABLE_SQLSTATES = ("08", "40", "53", "57P")
+# SQLite says the same in words (it has no SQLSTATE).
+_SQLITE_UNAVAILABLE = (
+    "database is locked",
+    "database is busy",
+    "disk i/o error",
+    "database or disk is full",
+    "unable to open database file",
+)
 
 
 def is_sqlite(url_or_engine: str | Engine) -> bool:
@@ -61,6 +76,38 @@ def make_engine(url: str, *, spatialite_path: str = DEFAULT_SPATIALITE, **kwargs
         conn.exec_driver_sql("BEGIN")
 
     return engine
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` (or an exception it was raised from) says the database cannot be
+    reached or cannot serve right now, so the same request may succeed if sent again later:
+    a lost or refused connection, a server shutting down or restarting, an exhausted pool, a
+    locked SQLite file. Programming errors and refused data are not among them."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, sa_exc.TimeoutError):  # no connection free in the pool
+            return True
+        if isinstance(current, sa_exc.PendingRollbackError) and "invalid transaction" in str(
+            current
+        ):
+            return True  # the session's connection was lost earlier in this request
+        if isinstance(current, sa_exc.DBAPIError):
+            if current.connection_invalidated:
+                return True
+            if isinstance(current, (sa_exc.OperationalError, sa_exc.InterfaceError)):
+                sqlstate = getattr(current.orig, "sqlstate", None)
+                if sqlstate and sqlstate.startswith(_UNAVAILABLE_SQLSTATES):
+                    return True
+                message = str(current.orig).lower()
+                if any(words in message for words in _SQLITE_UNAVAILABLE):
+                    return True
+                # psycopg: no SQLSTATE means the client failed to reach the server at all.
+                if sqlstate is None and current.orig.__class__.__module__.startswith("psycopg"):
+                    return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def engine_from_settings(settings: Mapping[str, Any], **kwargs: Any) -> Engine:

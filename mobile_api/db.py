@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import zope.sqlalchemy
 from pyramid.config import Configurator
+from pyramid.interfaces import ISecurityPolicy
 from pyramid.request import Request
 from sqlalchemy import Engine
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
 from enforcement.db import engine_from_settings, session_factory
@@ -24,6 +26,32 @@ def _dbsession(request: Request) -> Session:
     zope.sqlalchemy.register(session, transaction_manager=request.tm)
     request.add_finished_callback(lambda _request: session.close())
     return session
+
+
+#: What an error page or envelope reads of the signed-in user (name, menus, language).
+_IDENTITY_ATTRIBUTES = ("id", "role", "display_name", "enterprise_id", "locale")
+
+
+def identity_from_memory(request: Request) -> None:
+    """Make sure rendering an error does not touch the database.
+
+    An error view runs when the database may be the failure: down, or (on PostgreSQL) in a
+    transaction aborted by the error, where any query fails again. The page layout and the
+    language negotiation read ``request.identity``, which loads the user unless this request
+    did already. Keep the user only if it is loaded with everything the error needs in
+    memory; otherwise the error is rendered for nobody (no name, the anonymous menu).
+    """
+    policy = request.registry.queryUtility(ISecurityPolicy)
+    cache = getattr(policy, "identity_cache", None)
+    if cache is None:
+        return
+    user = cache.get(request, None)
+    if user is not None:
+        state = sa_inspect(user, raiseerr=False)
+        unloaded = state.unloaded if state is not None else set()
+        if not any(name in unloaded for name in _IDENTITY_ATTRIBUTES):
+            return
+    cache.set(request, None)
 
 
 def engine(request: Request) -> Engine:

@@ -160,7 +160,10 @@ class EvidenceStore:
         self.max_bytes = max_bytes
         self.max_pixels = max_pixels
         self._tmp = self.root / _TMP_DIR
-        self._tmp.mkdir(parents=True, exist_ok=True)
+        try:
+            self._tmp.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a full disk (or no inode left) on first use: say so
+            raise storage_error(exc, "creating the store's directories") from exc
 
     def path_for(self, sha256: str) -> Path:
         """Where the object named ``sha256`` lives (validated first; never a client name)."""

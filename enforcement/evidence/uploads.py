@@ -206,7 +206,10 @@ class UploadManager:
     def __init__(self, root: Path | str, store: EvidenceStore) -> None:
         self.root = Path(root)
         self.store = store
-        self.root.mkdir(parents=True, exist_ok=True)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a user's first upload on a full disk: 507, not a crash
+            raise storage_error(exc, "creating the uploads directory") from exc
 
     # -- public API ------------------------------------------------------------------------
 

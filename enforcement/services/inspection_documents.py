@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from enforcement.models import (
     FieldInspection,
+    InspectionEvidence,
     InspectionFinding,
     InspectionStatus,
     InspectionTask,
@@ -29,6 +30,17 @@ def finding_document(finding: InspectionFinding) -> dict[str, Any]:
         "evidence": list(finding.evidence_sha256),
         "created_at": iso_utc(finding.created_at),
     }
+
+
+def findings_in_order(inspection: FieldInspection) -> list[InspectionFinding]:
+    """By checklist item, then UUID: the same record whatever order a tablet's offline queue
+    delivered them in (documents, hashes and the on-site record must not depend on it)."""
+    return sorted(inspection.findings, key=lambda f: (f.item_code, str(f.uuid)))
+
+
+def evidence_in_order(inspection: FieldInspection) -> list[InspectionEvidence]:
+    """By attachment UUID, for the same reason as ``findings_in_order``."""
+    return sorted(inspection.evidence, key=lambda e: str(e.uuid))
 
 
 def inspection_document(inspection: FieldInspection) -> dict[str, Any]:
@@ -87,7 +99,7 @@ def inspection_document(inspection: FieldInspection) -> dict[str, Any]:
             "flagged": inspection.flagged,
         },
         "answers": dict(inspection.answers),
-        "findings": [finding_document(f) for f in inspection.findings],
+        "findings": [finding_document(f) for f in findings_in_order(inspection)],
         "evidence": [
             {
                 "uuid": str(e.uuid),
@@ -99,7 +111,7 @@ def inspection_document(inspection: FieldInspection) -> dict[str, Any]:
                 "captured_at": iso_utc(e.captured_at),
                 "exif_check": dict(e.exif_check),
             }
-            for e in inspection.evidence
+            for e in evidence_in_order(inspection)
         ],
         "signature": signature,
         "result": result,

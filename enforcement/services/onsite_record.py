@@ -53,6 +53,8 @@ from enforcement.models import (
     TaskMember,
     utcnow,
 )
+from enforcement.reasons import reason
+from enforcement.services.inspection_documents import evidence_in_order, findings_in_order
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +126,7 @@ def _findings_text(inspection: FieldInspection) -> str:
         lines.append("签到说明：检查对象无登记位置，签到位置未能核验。")
     if inspection.outside_reason:
         lines.append(f"签到说明：{inspection.outside_reason}")
-    for number, finding in enumerate(inspection.findings, start=1):
+    for number, finding in enumerate(findings_in_order(inspection), start=1):
         severity = _SEVERITY_LABELS.get(finding.severity, finding.severity)
         lines.append(f"发现问题{number}（{finding.item_code}，{severity}）：{finding.description}")
         if finding.evidence_sha256:
@@ -149,14 +151,20 @@ def build_record(
     :class:`RecordNotAvailableError` before the finish; :class:`RecordIncompleteError` when
     the data cannot make a valid record (the message names the field)."""
     if inspection.status != InspectionStatus.FINISHED or inspection.finished_at is None:
-        raise RecordNotAvailableError(f"inspection {inspection.uuid} is not finished")
+        raise RecordNotAvailableError(
+            reason("inspection ${uuid} is not finished", uuid=inspection.uuid)
+        )
     try:
         return _build(session, inspection, store)
     except RecordIncompleteError:
         raise
     except ValueError as exc:  # the document module names the field it refuses
         raise RecordIncompleteError(
-            f"the on-site record of inspection {inspection.uuid} cannot be made: {exc}"
+            reason(
+                "the on-site record of inspection ${uuid} cannot be made: ${error}",
+                uuid=inspection.uuid,
+                error=str(exc),
+            )
         ) from exc
 
 
@@ -193,7 +201,7 @@ def _build(session: Session, inspection: FieldInspection, store: EvidenceStore) 
         )
 
     evidence = []
-    for attachment in inspection.evidence:
+    for attachment in evidence_in_order(inspection):
         file = attachment.file
         extension = _EXTENSIONS.get(file.media_type, "bin")
         evidence.append(
@@ -217,7 +225,10 @@ def _build(session: Session, inspection: FieldInspection, store: EvidenceStore) 
     else:
         if inspection.signature_sha256 is None:
             raise RecordIncompleteError(
-                f"inspection {inspection.uuid}: no signature image and no refusal to sign"
+                reason(
+                    "inspection ${uuid}: no signature image and no refusal to sign",
+                    uuid=inspection.uuid,
+                )
             )
         with store.open(inspection.signature_sha256) as handle:
             png = handle.read()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import mimetypes
 import re
 import uuid
@@ -41,6 +42,7 @@ from enforcement.evidence import (
 )
 from enforcement.evidence.sniff import SNIFF_BYTES, validate_kind
 from enforcement.models import EvidenceFile, InspectionStatus
+from enforcement.reasons import reason_of
 from enforcement.services.evidence import (
     AttachmentConflictError,
     EvidenceService,
@@ -52,7 +54,10 @@ from enforcement.services.evidence import (
 from enforcement.services.onsite_record import PDF_MEDIA_TYPE, RecordIncompleteError, ensure_record
 from mobile_api.api import api_view
 from mobile_api.api_errors import API_PATHS, ValidationError, envelope
+from mobile_api.i18n import localize
 from mobile_api.security import Permission
+
+log = logging.getLogger(__name__)
 
 READ_BLOCK = 1024 * 1024
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
@@ -340,8 +345,13 @@ def upload_complete(request: Request) -> dict[str, Any]:
             raise
         request.response.status_int = 200
         return evidence_document(row)
-    marker.parent.mkdir(parents=True, exist_ok=True)
-    marker.write_text(stored.sha256, encoding="ascii")
+    try:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(stored.sha256, encoding="ascii")
+    except OSError as exc:
+        # The file is stored and the upload gone: failing now (a full disk) would lose the
+        # answer for nothing. Only a retry of this very request loses its shortcut.
+        log.warning("cannot remember completed upload %s: %s", upload_id, exc)
     return _stored_response(request, stored)
 
 
@@ -413,7 +423,7 @@ def attach_evidence(request: Request) -> dict[str, Any] | Response:
     except AttachmentConflictError as exc:
         response = envelope(request, 409)
         extra = {} if exc.current is None else {"current": exc.current}
-        _add_detail(response, str(exc), **extra)
+        _add_detail(response, localize(request, reason_of(exc)), **extra)
         return response
     request.response.status_int = 201 if created else 200
     request.response.etag = str(attachment.inspection.version)
@@ -436,8 +446,6 @@ def inspection_record(request: Request) -> Response:
     try:
         sha256, _ = ensure_record(request.dbsession, inspection, store)
     except RecordIncompleteError as exc:
-        response = envelope(request, 409, code="record_incomplete")
-        _add_detail(response, str(exc))
-        return response
+        return envelope(request, 409, code="record_incomplete", detail=reason_of(exc))
     filename = f"现场检查笔录-{inspection.uuid}.pdf"
     return _file_response(request, store.path_for(sha256), PDF_MEDIA_TYPE, sha256, filename)

@@ -10,6 +10,8 @@ from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 
+from enforcement.db import RETRY_AFTER_SECONDS, database_unavailable
+from mobile_api.db import identity_from_memory
 from mobile_api.i18n import _
 
 log = logging.getLogger(__name__)
@@ -35,6 +37,21 @@ def forbidden(request: Request) -> dict[str, Any] | Response:
 
 @exception_view_config(Exception, renderer="error.jinja2")
 def server_error(exc: Exception, request: Request) -> dict[str, Any]:
+    # The database may be what failed (down, or a PostgreSQL transaction aborted by the
+    # error): the page must render from memory, or the error view fails in turn.
+    identity_from_memory(request)
+    if database_unavailable(exc):
+        log.warning("database unavailable on %s %s: %s", request.method, request.path_qs, exc)
+        request.response.status_int = 503
+        request.response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        request.response.cache_control = "no-store"
+        return {
+            "title": _("Temporarily unavailable"),
+            "message": _(
+                "The database cannot be reached at the moment. Please try again in a minute; "
+                "if you were saving a form, send it again."
+            ),
+        }
     log.exception("unhandled error on %s %s", request.method, request.path_qs)
     request.response.status_int = 500
     return {
