@@ -63,6 +63,7 @@ from enforcement.models import (
     Transfer,
     TransferDecision,
 )
+from enforcement.reasons import reason, reason_of
 from enforcement.services.onsite_record import (
     RecordIncompleteError,
     build_record,
@@ -448,12 +449,20 @@ def _read_store(store: EvidenceStore, file: EvidenceFile, what: str) -> bytes:
             data = handle.read()
     except EvidenceNotFound:
         raise PackageIncompleteError(
-            f"{what}: file {file.sha256} is not in the evidence store"
+            reason(
+                "${what}: file ${sha256} is not in the evidence store",
+                what=what,
+                sha256=file.sha256,
+            )
         ) from None
     if hashlib.sha256(data).hexdigest() != file.sha256:
         raise PackageIncompleteError(
-            f"{what}: file {file.sha256} in the evidence store is damaged (its bytes no longer "
-            "match their SHA-256)"
+            reason(
+                "${what}: file ${sha256} in the evidence store is damaged (its bytes no longer "
+                "match their SHA-256)",
+                what=what,
+                sha256=file.sha256,
+            )
         )
     return data
 
@@ -471,8 +480,11 @@ def collect_entries(
     """The package's files (in their order) and the manifest's description of the transfer."""
     if transfer.decision != TransferDecision.APPROVE or transfer.decided_at is None:
         raise PackageNotAvailableError(
-            f"transfer of case {transfer.case.case_no} is not approved by the head: "
-            "there is no transfer letter to send yet"
+            reason(
+                "transfer of case ${case} is not approved by the head: "
+                "there is no transfer letter to send yet",
+                case=transfer.case.case_no,
+            )
         )
     case = transfer.case
     enterprise = case.enterprise
@@ -491,7 +503,9 @@ def collect_entries(
         if attachment.kind == AttachmentKind.OTHER_EVIDENCE:
             continue  # after the on-site record, with the inspection's own evidence
         folder, category = _FOLDERS[attachment.kind]
-        data = _read_store(store, attachment.file, f"attachment {attachment.title!r}")
+        data = _read_store(
+            store, attachment.file, reason("attachment '${title}'", title=attachment.title)
+        )
         add(folder, category, attachment.title, attachment.file, data)
 
     inspection = _origin_inspection(case)
@@ -501,10 +515,12 @@ def collect_entries(
             record_sha256, _ = ensure_record(session, inspection, store)
             number = build_record(session, inspection, store).document_number
         except RecordIncompleteError as exc:
-            raise PackageIncompleteError(f"on-site record: {exc}") from exc
+            raise PackageIncompleteError(
+                reason("on-site record: ${error}", error=reason_of(exc))
+            ) from exc
         record = session.get(EvidenceFile, record_sha256)
         assert record is not None  # ensure_record registered it
-        data = _read_store(store, record, "on-site record")
+        data = _read_store(store, record, reason("on-site record"))
         folder, category = _RECORDS
         title = f"现场检查笔录（{number}）"
         evidence.append(
@@ -520,7 +536,9 @@ def collect_entries(
     folder, category = _FOLDERS[AttachmentKind.OTHER_EVIDENCE]
     for attachment in attachments:
         if attachment.kind == AttachmentKind.OTHER_EVIDENCE and attachment.sha256 not in seen:
-            data = _read_store(store, attachment.file, f"attachment {attachment.title!r}")
+            data = _read_store(
+                store, attachment.file, reason("attachment '${title}'", title=attachment.title)
+            )
             add(folder, category, attachment.title, attachment.file, data)
     if inspection is not None:
         for item in inspection.evidence:
@@ -528,7 +546,9 @@ def collect_entries(
                 continue
             label = _KIND_LABELS.get(item.file.kind, "文件")
             title = item.caption or f"现场{label}（{item.sha256[:16]}）"
-            data = _read_store(store, item.file, f"inspection evidence {item.sha256}")
+            data = _read_store(
+                store, item.file, reason("inspection evidence ${sha256}", sha256=item.sha256)
+            )
             add(folder, category, title, item.file, data)
 
     files = [
@@ -558,8 +578,11 @@ def collect_entries(
     missing = [f for f in ("police_office", "procuratorate") if not getattr(transfer, f)]
     if missing:
         raise PackageIncompleteError(
-            f"{', '.join(missing)}: the letter's addressee and the procuratorate copied are not "
-            "recorded (name them in the report or when sending)"
+            reason(
+                "${fields}: the letter's addressee and the procuratorate copied are not "
+                "recorded (name them in the report or when sending)",
+                fields=", ".join(missing),
+            )
         )
     try:
         letter = TransferLetter(
@@ -611,7 +634,9 @@ def collect_entries(
             files=files,
         )
     except ValueError as exc:
-        raise PackageIncompleteError(f"the documents cannot be made: {exc}") from exc
+        raise PackageIncompleteError(
+            reason("the documents cannot be made: ${error}", error=str(exc))
+        ) from exc
     generated_at = transfer.decided_at
     letter_pdf = render_transfer_letter(letter, generated_at=generated_at)
     report_pdf = render_report(report, generated_at=generated_at)
@@ -661,7 +686,7 @@ def build_package(
     """
     transfer = transfer_of(session, case)
     if transfer is None:
-        raise PackageNotAvailableError(f"case {case.case_no} has no transfer")
+        raise PackageNotAvailableError(reason("case ${case} has no transfer", case=case.case_no))
     entries, meta = collect_entries(session, transfer, store)
     assert transfer.decided_at is not None
     return write_package(entries, meta, out_path, timestamp=transfer.decided_at)

@@ -31,6 +31,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
+from enforcement.reasons import reason
+
 __all__ = [
     "AUTHORITIES",
     "CHARSET",
@@ -274,19 +276,32 @@ def validate_uscc(code: str, *, divisions: Collection[str] | None = None) -> Usc
     for pos, ch in enumerate(code, start=1):
         if "a" <= ch <= "z":
             upper = ch.upper()
-            note = " (and I, O, S, V, Z are never used)" if upper in _EXCLUDED else ""
             note_zh = "（且不使用I、O、S、V、Z）" if upper in _EXCLUDED else ""
+            why = (
+                reason(
+                    "position ${position}: lowercase letter '${char}' is not allowed; codes use "
+                    "uppercase letters only (and I, O, S, V, Z are never used)",
+                    position=pos,
+                    char=ch,
+                )
+                if upper in _EXCLUDED
+                else reason(
+                    "position ${position}: lowercase letter '${char}' is not allowed; codes use "
+                    "uppercase letters only",
+                    position=pos,
+                    char=ch,
+                )
+            )
             return _err(
                 pos,
-                f"position {pos}: lowercase letter {ch!r} is not allowed; "
-                f"codes use uppercase letters only{note}",
+                why,
                 f"第{pos}位：不允许小写字母{ch!r}，统一社会信用代码只使用大写字母{note_zh}",
             )
 
     if len(code) != 18:
         return _err(
             None,
-            f"code must be 18 characters long, got {len(code)}",
+            reason("code must be 18 characters long, got ${length}", length=len(code)),
             f"统一社会信用代码应为18位，实际为{len(code)}位",
         )
 
@@ -294,8 +309,12 @@ def validate_uscc(code: str, *, divisions: Collection[str] | None = None) -> Usc
         if ch not in _VALUE:
             return _err(
                 pos,
-                f"position {pos}: character {ch!r} is not allowed; codes use only digits and "
-                "uppercase letters, and I, O, S, V, Z are never used",
+                reason(
+                    "position ${position}: character '${char}' is not allowed; codes use only "
+                    "digits and uppercase letters, and I, O, S, V, Z are never used",
+                    position=pos,
+                    char=ch,
+                ),
                 f"第{pos}位：字符{ch!r}不在代码字符集中（只使用数字和大写字母，不使用I、O、S、V、Z）",
             )
 
@@ -305,16 +324,25 @@ def validate_uscc(code: str, *, divisions: Collection[str] | None = None) -> Usc
         valid = ", ".join(AUTHORITIES)
         return _err(
             1,
-            f"position 1: registration authority code {authority_code!r} is unknown "
-            f"(valid: {valid})",
+            reason(
+                "position 1: registration authority code '${code}' is unknown (valid: ${valid})",
+                code=authority_code,
+                valid=valid,
+            ),
             f"第1位：登记管理部门代码{authority_code!r}无效（有效值：{'、'.join(AUTHORITIES)}）",
         )
     if entity_type not in authority.types:
         valid = ", ".join(authority.types)
         return _err(
             2,
-            f"position 2: entity type {entity_type!r} is not valid for registration authority "
-            f"{authority_code!r} ({authority.name_en}); valid types: {valid}",
+            reason(
+                "position 2: entity type '${type}' is not valid for registration authority "
+                "'${code}' (${authority}); valid types: ${valid}",
+                type=entity_type,
+                code=authority_code,
+                authority=authority.name_en,
+                valid=valid,
+            ),
             f"第2位：机构类别代码{entity_type!r}对登记管理部门{authority_code!r}"
             f"（{authority.name_zh}）无效（有效值：{'、'.join(authority.types)}）",
         )
@@ -324,8 +352,12 @@ def validate_uscc(code: str, *, divisions: Collection[str] | None = None) -> Usc
         if not ch.isdigit():
             return _err(
                 pos,
-                f"position {pos}: administrative division code (positions 3-8) must be digits, "
-                f"got {ch!r}",
+                reason(
+                    "position ${position}: administrative division code (positions 3-8) must be "
+                    "digits, got '${char}'",
+                    position=pos,
+                    char=ch,
+                ),
                 f"第{pos}位：登记管理机关行政区划码（第3-8位）只能是数字，实际为{ch!r}",
             )
     if divisions is None:
@@ -333,8 +365,11 @@ def validate_uscc(code: str, *, divisions: Collection[str] | None = None) -> Usc
     if division not in divisions:
         return _err(
             3,
-            f"positions 3-8: administrative division code {division!r} is not a known "
-            "division code",
+            reason(
+                "positions 3-8: administrative division code '${division}' is not a known "
+                "division code",
+                division=division,
+            ),
             f"第3-8位：登记管理机关行政区划码{division!r}不是已知的行政区划代码",
         )
 
@@ -342,8 +377,12 @@ def validate_uscc(code: str, *, divisions: Collection[str] | None = None) -> Usc
     if code[16] != expected_org:
         return _err(
             17,
-            f"position 17: organisation code check character (GB 11714) is {code[16]!r}, "
-            f"expected {expected_org!r} (or one of positions 9-16 is mistyped)",
+            reason(
+                "position 17: organisation code check character (GB 11714) is '${found}', "
+                "expected '${expected}' (or one of positions 9-16 is mistyped)",
+                found=code[16],
+                expected=expected_org,
+            ),
             f"第17位：组织机构代码校验码（GB 11714）为{code[16]!r}，应为{expected_org!r}"
             "（或第9-16位有误）",
         )
@@ -352,8 +391,12 @@ def validate_uscc(code: str, *, divisions: Collection[str] | None = None) -> Usc
     if code[17] != expected:
         return _err(
             18,
-            f"position 18: check character is {code[17]!r}, expected {expected!r} "
-            "(or one of positions 1-17 is mistyped)",
+            reason(
+                "position 18: check character is '${found}', expected '${expected}' "
+                "(or one of positions 1-17 is mistyped)",
+                found=code[17],
+                expected=expected,
+            ),
             f"第18位：校验码为{code[17]!r}，应为{expected!r}（或第1-17位有误）",
         )
     return None

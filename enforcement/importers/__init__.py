@@ -7,7 +7,7 @@ validates every row, and upserts on natural keys with set-based SQL. See docs/im
 from enforcement.importers.core import CRS_CHOICES, KINDS, import_file
 from enforcement.importers.mapping import Mapping, MappingError, bundled_mappings, load_mapping
 from enforcement.importers.readers import ImportFileError
-from enforcement.importers.report import ImportReport, Reject, write_rejects
+from enforcement.importers.report import ImportReport, Reject, stored_reason, write_rejects
 
 __all__ = [
     "CRS_CHOICES",
@@ -20,5 +20,6 @@ __all__ = [
     "bundled_mappings",
     "import_file",
     "load_mapping",
+    "stored_reason",
     "write_rejects",
 ]

@@ -17,6 +17,7 @@ from enforcement.importers.readers import Chunk, ImportFileError, Source
 from enforcement.importers.report import ImportReport, Reject
 from enforcement.importers.writer import Plan, SqlDialect, Staged, WriteResult
 from enforcement.models import Department
+from enforcement.reasons import reason
 
 Parser = Callable[..., parsers.Parsed]
 
@@ -45,10 +46,11 @@ class RowErrors:
         self.chunk = chunk
         self.by_index: dict[int, list[Reject]] = {}
 
-    def add(self, index: int, field: str, value: Any, reason: str, reason_zh: str = "") -> None:
+    def add(self, index: int, field: str, value: Any, why: str, why_zh: str = "") -> None:
+        """``why`` is a reason (``enforcement.reasons``): the console shows it translated."""
         shown = "" if value is None else value if isinstance(value, str) else str(value)
         self.by_index.setdefault(index, []).append(
-            Reject(self.chunk.rows[index], field, shown, reason, reason_zh)
+            Reject(self.chunk.rows[index], field, shown, why, why_zh)
         )
 
     @classmethod
@@ -57,9 +59,9 @@ class RowErrors:
         errors = cls(chunk)
         if chunk.errors:
             index = {row: i for i, row in enumerate(chunk.rows)}
-            for row, reason, reason_zh in chunk.errors:
+            for row, why, why_zh in chunk.errors:
                 if row in index:
-                    errors.add(index[row], "(row)", "", reason, reason_zh)
+                    errors.add(index[row], "(row)", "", why, why_zh)
         return errors
 
     def __contains__(self, index: int) -> bool:
@@ -104,8 +106,11 @@ class Departments:
                     i,
                     "department",
                     cells[i],
-                    f"unknown department code {code!r} (add a department_name column to create "
-                    "it, or import the department first)",
+                    reason(
+                        "unknown department code '${code}' (add a department_name column to "
+                        "create it, or import the department first)",
+                        code=code,
+                    ),
                     f"未知的部门代码“{code}”（可增加department_name列以新建该部门）",
                 )
 
@@ -287,7 +292,13 @@ class BaseImporter:
                 i,
                 field,
                 source[i],
-                f"no {field} for {lookup.column} {source[i]!r} in mapping {self.mapping.name}",
+                reason(
+                    "no ${field} for ${column} '${value}' in mapping ${mapping}",
+                    field=field,
+                    column=lookup.column,
+                    value=source[i],
+                    mapping=self.mapping.name,
+                ),
                 f"映射{self.mapping.name}中没有{lookup.column}“{source[i]}”对应的{field}",
             )
         return out
@@ -302,13 +313,13 @@ class BaseImporter:
             # Constants and looked-up values are Python objects, not cells of the file.
             text_only = chunk.text_only and spec.name in self.columns
             parsed = spec.parse(cells, text_only)
-            for i, reason, reason_zh in parsed.errors:
-                errors.add(i, spec.name, cells[i], reason, reason_zh)
+            for i, why, why_zh in parsed.errors:
+                errors.add(i, spec.name, cells[i], why, why_zh)
             if spec.required:
                 failed = {e[0] for e in parsed.errors}
                 for i in [i for i, value in enumerate(parsed.values) if value is None]:
                     if i not in failed:
-                        errors.add(i, spec.name, cells[i], "required", "必填")
+                        errors.add(i, spec.name, cells[i], reason("required"), "必填")
             values[spec.name] = parsed.values
         return values
 
@@ -346,7 +357,9 @@ class BaseImporter:
                     i,
                     field,
                     key,
-                    f"duplicate {field}: row {first} has the same value",
+                    reason(
+                        "duplicate ${field}: row ${row} has the same value", field=field, row=first
+                    ),
                     f"{field}重复：第{first}行的值相同",
                 )
         if skipped:

@@ -28,6 +28,7 @@ from enforcement.importers.writer import (
     default_if_empty,
 )
 from enforcement.models import Enterprise, Jurisdiction
+from enforcement.reasons import reason
 from enforcement.services.jurisdictions import assign_points, jurisdiction_index
 from gis.coords import to_wgs84
 
@@ -263,21 +264,29 @@ class EnterpriseImporter(BaseImporter):
                 NATURAL_KEY_LENGTH - len(scheme) - 1,
                 text_only=chunk.text_only,
             )
-            for i, reason, reason_zh in ids.errors:
-                errors.add(i, column, chunk.columns[column][i], reason, reason_zh)
+            for i, why, why_zh in ids.errors:
+                errors.add(i, column, chunk.columns[column][i], why, why_zh)
             prefix = scheme + ":"
             local = [None if v is None else prefix + v for v in ids.values]
-            missing_field, missing_hint = column, f"no USCC and no {column}"
+            missing_field = column
+            missing = reason(
+                "no USCC and no ${column}: the enterprise cannot be identified", column=column
+            )
         elif "natural_key" in self.columns:
             source = chunk.columns[self.columns["natural_key"]]
             parsed = parsers.text(source, NATURAL_KEY_LENGTH, text_only=chunk.text_only)
-            for i, reason, reason_zh in parsed.errors:
-                errors.add(i, "natural_key", source[i], reason, reason_zh)
+            for i, why, why_zh in parsed.errors:
+                errors.add(i, "natural_key", source[i], why, why_zh)
             local = parsed.values
-            missing_field, missing_hint = "uscc", "no USCC and no natural_key"
+            missing_field = "uscc"
+            missing = reason("no USCC and no natural_key: the enterprise cannot be identified")
         else:
             local = [None] * n
-            missing_field, missing_hint = "uscc", "no USCC (and the mapping names no natural key)"
+            missing_field = "uscc"
+            missing = reason(
+                "no USCC (and the mapping names no natural key): the enterprise cannot be "
+                "identified"
+            )
         keys = [u if u is not None else k for u, k in zip(uscc, local, strict=True)]
         for i in [i for i, key in enumerate(keys) if key is None]:
             if i not in errors:
@@ -285,7 +294,7 @@ class EnterpriseImporter(BaseImporter):
                     i,
                     missing_field,
                     "",
-                    f"{missing_hint}: the enterprise cannot be identified",
+                    missing,
                     "既无统一社会信用代码也无其他标识，无法识别该主体",
                 )
         return keys
@@ -305,7 +314,11 @@ class EnterpriseImporter(BaseImporter):
         for i in np.flatnonzero(has_lon != has_lat).tolist():
             field = "latitude" if has_lon[i] else "longitude"
             errors.add(
-                i, field, "", "longitude and latitude must be given together", "经纬度须同时提供"
+                i,
+                field,
+                "",
+                reason("longitude and latitude must be given together"),
+                "经纬度须同时提供",
             )
         with np.errstate(invalid="ignore"):
             bad_lon = has_lon & ((lon < -180) | (lon > 180))
@@ -315,7 +328,7 @@ class EnterpriseImporter(BaseImporter):
                 i,
                 "longitude",
                 self._cell(chunk, "longitude", i, lon),
-                f"longitude {float(lon[i])} is outside -180..180",
+                reason("longitude ${value} is outside -180..180", value=float(lon[i])),
                 f"经度{float(lon[i])}超出-180至180",
             )
         for i in np.flatnonzero(bad_lat).tolist():
@@ -323,7 +336,7 @@ class EnterpriseImporter(BaseImporter):
                 i,
                 "latitude",
                 self._cell(chunk, "latitude", i, lat),
-                f"latitude {float(lat[i])} is outside -90..90",
+                reason("latitude ${value} is outside -90..90", value=float(lat[i])),
                 f"纬度{float(lat[i])}超出-90至90",
             )
         ok = has_lon & has_lat & ~bad_lon & ~bad_lat
@@ -355,7 +368,7 @@ class EnterpriseImporter(BaseImporter):
                     i,
                     "geometry",
                     str(kind),
-                    "an enterprise's geometry must be a Point",
+                    reason("an enterprise's geometry must be a Point"),
                     "主体的几何对象必须是点（Point）",
                 )
                 continue
@@ -366,7 +379,7 @@ class EnterpriseImporter(BaseImporter):
                     i,
                     "geometry",
                     str(coordinates),
-                    "point coordinates are not numbers",
+                    reason("point coordinates are not numbers"),
                     "坐标不是数字",
                 )
         return lon, lat
@@ -384,7 +397,10 @@ class EnterpriseImporter(BaseImporter):
                         i,
                         "uscc",
                         code,
-                        f"USCC already belongs to enterprise {self.foreign_uscc[code]}",
+                        reason(
+                            "USCC already belongs to enterprise ${key}",
+                            key=self.foreign_uscc[code],
+                        ),
                         f"该统一社会信用代码已属于主体{self.foreign_uscc[code]}",
                     )
 
@@ -410,7 +426,10 @@ class EnterpriseImporter(BaseImporter):
                         i,
                         "jurisdiction",
                         code,
-                        f"unknown jurisdiction adcode {code} (import the jurisdictions first)",
+                        reason(
+                            "unknown jurisdiction adcode ${code} (import the jurisdictions first)",
+                            code=code,
+                        ),
                         f"未知的行政区划代码{code}（请先导入辖区）",
                     )
                 else:

@@ -29,6 +29,7 @@ from enforcement.importers.writer import (
     default_if_empty,
 )
 from enforcement.models import Enterprise, Inspector, InspectorConflict, Jurisdiction
+from enforcement.reasons import reason
 from enforcement.uscc import CHARSET
 
 _USCC_LIKE = re.compile(f"[{CHARSET}]{{18}}\\Z")
@@ -80,10 +81,15 @@ def parse_conflicts(cell: Any) -> tuple[list[Conflict], list[tuple[str, str]]]:
         if match:
             value, relation = match.group(1).strip(), match.group(2) or None
         if kind == "person" and len(value) > 100:
-            problems.append((f"person name longer than 100 characters: {value[:20]}…", "人名过长"))
+            problems.append(
+                (
+                    reason("person name longer than 100 characters: ${start}…", start=value[:20]),
+                    "人名过长",
+                )
+            )
             continue
         if relation is not None and len(relation) > 200:
-            problems.append(("relation longer than 200 characters", "关系说明过长"))
+            problems.append((reason("relation longer than 200 characters"), "关系说明过长"))
             continue
         entry = (kind, value, relation)
         if entry not in out:
@@ -158,8 +164,8 @@ class InspectorImporter(BaseImporter):
         parsed = []
         for i, cell in enumerate(cells):
             entries, problems = parse_conflicts(cell)
-            for reason, reason_zh in problems:
-                errors.add(i, "conflicts", cell, reason, reason_zh)
+            for why, why_zh in problems:
+                errors.add(i, "conflicts", cell, why, why_zh)
             parsed.append(entries)
         references = {
             value for entries in parsed for kind, value, _ in entries if kind == "enterprise"
@@ -172,7 +178,7 @@ class InspectorImporter(BaseImporter):
                         i,
                         "conflicts",
                         value,
-                        f"no enterprise with USCC or key {value} in the directory",
+                        reason("no enterprise with USCC or key ${key} in the directory", key=value),
                         f"名录库中没有统一社会信用代码或标识为{value}的主体",
                     )
         return parsed
@@ -201,7 +207,7 @@ class InspectorImporter(BaseImporter):
                         i,
                         "jurisdiction",
                         code,
-                        f"unknown jurisdiction adcode {code}",
+                        reason("unknown jurisdiction adcode ${code}", code=code),
                         f"未知的行政区划代码{code}",
                     )
         conflicts = None

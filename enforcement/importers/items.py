@@ -24,6 +24,7 @@ from enforcement.importers.writer import (
     WriteResult,
     default_if_empty,
 )
+from enforcement.reasons import reason
 
 DEFAULT_INTERVAL = 12
 LEGAL_BASIS_LENGTH = 10_000
@@ -34,7 +35,7 @@ def _entity_type_item(value: str) -> parsers.CellResult:
     if key in ENTITY_TYPES:
         return ENTITY_TYPES[key], None
     return None, (
-        f"unknown entity type {value!r} in the list",
+        reason("unknown entity type '${value}' in the list", value=value),
         f"列表中有无法识别的主体类型“{value}”",
     )
 

@@ -15,6 +15,7 @@ from enforcement.importers.readers import Chunk
 from enforcement.importers.report import Reject
 from enforcement.importers.writer import Assign, Plan, StageColumn, Staged, WriteResult
 from enforcement.models import Jurisdiction, JurisdictionLevel
+from enforcement.reasons import reason
 from enforcement.services.jurisdictions import reassign_enterprises
 from gis.coords import to_wgs84, transform_geometry
 
@@ -131,7 +132,7 @@ class JurisdictionImporter(BaseImporter):
                         i,
                         "geometry",
                         str(geometry)[:80],
-                        f"invalid geometry: {exc}",
+                        reason("invalid geometry: ${error}", error=str(exc)),
                         "几何对象无效",
                     )
         elif "wkt" in self.columns:
@@ -142,7 +143,13 @@ class JurisdictionImporter(BaseImporter):
                 try:
                     geoms[i] = shapely.from_wkt(str(cell))
                 except shapely.errors.GEOSException as exc:
-                    errors.add(i, "wkt", str(cell)[:80], f"invalid WKT: {exc}", "WKT格式无效")
+                    errors.add(
+                        i,
+                        "wkt",
+                        str(cell)[:80],
+                        reason("invalid WKT: ${error}", error=str(exc)),
+                        "WKT格式无效",
+                    )
         present = [i for i, g in enumerate(geoms) if g is not None]
         for i in present:
             kind = geoms[i].geom_type
@@ -151,7 +158,9 @@ class JurisdictionImporter(BaseImporter):
                     i,
                     "geometry",
                     kind,
-                    f"a jurisdiction's boundary must be a (Multi)Polygon, got {kind}",
+                    reason(
+                        "a jurisdiction's boundary must be a (Multi)Polygon, got ${kind}", kind=kind
+                    ),
                     f"辖区边界必须是（多）多边形，实际为{kind}",
                 )
                 geoms[i] = None
@@ -170,7 +179,7 @@ class JurisdictionImporter(BaseImporter):
                     i,
                     "geometry",
                     str(bounds),
-                    "coordinates outside -180..180 / -90..90 (projected coordinates?)",
+                    reason("coordinates outside -180..180 / -90..90 (projected coordinates?)"),
                     "坐标超出经纬度范围（是否为投影坐标？）",
                 )
                 geoms[i] = None
@@ -178,7 +187,7 @@ class JurisdictionImporter(BaseImporter):
             was_valid = bool(shapely.is_valid(geoms[i]))
             fixed = _polygonal(geoms[i])
             if fixed is None:
-                errors.add(i, "geometry", "", "the boundary has no area", "边界没有面积")
+                errors.add(i, "geometry", "", reason("the boundary has no area"), "边界没有面积")
             elif not was_valid:
                 self.repaired += 1
             geoms[i] = fixed
@@ -201,7 +210,7 @@ class JurisdictionImporter(BaseImporter):
                 if column is not None:
                     names[i] = parsers.text([chunk.columns[column][i]], 100).values[0]
             if names[i] is None and i not in errors:
-                errors.add(i, "name", "", "required", "必填")
+                errors.add(i, "name", "", reason("required"), "必填")
         geoms = self._geometries(chunk, errors)
         skipped = set(self.check_duplicates(adcodes, errors, "adcode"))
         parents = values.get("parent_adcode") or [None] * n
@@ -236,8 +245,10 @@ class JurisdictionImporter(BaseImporter):
                             row["row"],
                             "parent_adcode",
                             row["parent"],
-                            f"unknown parent adcode {row['parent']} (not in the file or the "
-                            "database)",
+                            reason(
+                                "unknown parent adcode ${code} (not in the file or the database)",
+                                code=row["parent"],
+                            ),
                             f"上级区划代码{row['parent']}不存在（文件和数据库中均无）",
                         )
                     )
@@ -248,7 +259,7 @@ class JurisdictionImporter(BaseImporter):
                             row["row"],
                             "parent_adcode",
                             row["parent"],
-                            "a jurisdiction cannot be its own parent",
+                            reason("a jurisdiction cannot be its own parent"),
                             "辖区不能是自己的上级",
                         )
                     )

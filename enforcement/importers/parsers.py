@@ -22,6 +22,7 @@ import numpy as np
 
 from enforcement import uscc as uscc_rules
 from enforcement.importers.labels import normalise_label
+from enforcement.reasons import reason
 
 Err = tuple[int, str, str]
 CellResult = tuple[Any, tuple[str, str] | None]
@@ -81,7 +82,7 @@ def _cell_text(value: Any) -> CellResult:
         return value.isoformat(), None
     if value is None:
         return None, None
-    return None, ("expected text, got a list or object", "应为文本，实际为列表或对象")
+    return None, (reason("expected text, got a list or object"), "应为文本，实际为列表或对象")
 
 
 def text(values: Sequence[Any], max_length: int, *, text_only: bool = False) -> Parsed:
@@ -98,7 +99,9 @@ def text(values: Sequence[Any], max_length: int, *, text_only: bool = False) -> 
         errors = errors + [
             (
                 i,
-                f"longer than {max_length} characters ({len(v)})",
+                reason(
+                    "longer than ${limit} characters (${length})", limit=max_length, length=len(v)
+                ),
                 f"超过{max_length}个字符（{len(v)}个）",
             )
             for i, v in enumerate(out)
@@ -123,11 +126,38 @@ def choice(
         if key in table:
             return table[key], None
         return None, (
-            f"unknown {what} {value!r}; accepted: {accepted}",
+            _unknown_choice(what, value, accepted),
             f"无法识别的{what_zh}“{value}”；可用值：{accepted}",
         )
 
     return per_distinct(values, parse)
+
+
+def _unknown_choice(what: str, value: Any, accepted: str) -> str:
+    """The refusal of a coded value, one message per kind of code (what the field holds)."""
+    if what == "entity type":
+        return reason(
+            "unknown entity type '${value}'; accepted: ${accepted}", value=value, accepted=accepted
+        )
+    if what == "status":
+        return reason(
+            "unknown registration status '${value}'; accepted: ${accepted}",
+            value=value,
+            accepted=accepted,
+        )
+    if what == "level":
+        return reason(
+            "unknown jurisdiction level '${value}'; accepted: ${accepted}",
+            value=value,
+            accepted=accepted,
+        )
+    if what == "method":
+        return reason(
+            "unknown inspection method '${value}'; accepted: ${accepted}",
+            value=value,
+            accepted=accepted,
+        )
+    return f"unknown {what} {value!r}; accepted: {accepted}"  # a kind without a message yet
 
 
 def boolean(values: Sequence[Any], table: dict[str, bool], **_: Any) -> Parsed:
@@ -140,7 +170,7 @@ def boolean(values: Sequence[Any], table: dict[str, bool], **_: Any) -> Parsed:
         if key in table:
             return table[key], None
         return None, (
-            f"not a yes/no value: {value!r} (use true/false, 1/0, 是/否)",
+            reason("not a yes/no value: '${value}' (use true/false, 1/0, 是/否)", value=value),
             f"不是是/否值：“{value}”（请用true/false、1/0、是/否）",
         )
 
@@ -155,8 +185,11 @@ def _industry(value: Any) -> CellResult:
     if INDUSTRY_RE.match(code):
         return code, None
     return None, (
-        f"not a GB/T 4754-2017 industry code: {value!r} (a section letter A-T, optionally "
-        "followed by 2-4 digits, e.g. F5212 or H62)",
+        reason(
+            "not a GB/T 4754-2017 industry code: '${value}' (a section letter A-T, optionally "
+            "followed by 2-4 digits, e.g. F5212 or H62)",
+            value=value,
+        ),
         f"不是GB/T 4754-2017国民经济行业代码：“{value}”（门类字母A-T，可后接2-4位数字，"
         "如F5212、H62）",
     )
@@ -184,13 +217,15 @@ def coordinates(values: Sequence[Any], **_: Any) -> Parsed:
                 out.append(None if is_empty(v) else float(v))
             except (TypeError, ValueError):
                 out.append(None)
-                errors.append((i, f"not a number: {v!r}", f"不是数字：“{v}”"))
+                errors.append((i, reason("not a number: '${value}'", value=v), f"不是数字：“{v}”"))
     else:
         errors = []
     for i, v in enumerate(out):
         if v is not None and not math.isfinite(v):
             out[i] = None
-            errors.append((i, f"not a finite number: {v!r}", f"不是有限数值：“{v}”"))
+            errors.append(
+                (i, reason("not a finite number: ${value}", value=v), f"不是有限数值：“{v}”")
+            )
     return Parsed(out, errors)
 
 
@@ -206,7 +241,10 @@ def _date(value: Any) -> CellResult:
         day = value
     elif isinstance(value, bool | int | float):
         return None, (
-            f"a number is not a date: {value!r} (format the cell as a date or write YYYY-MM-DD)",
+            reason(
+                "a number is not a date: ${value} (format the cell as a date or write YYYY-MM-DD)",
+                value=value,
+            ),
             f"数字不是日期：“{value}”（请把单元格设为日期格式或写成YYYY-MM-DD）",
         )
     else:
@@ -214,16 +252,24 @@ def _date(value: Any) -> CellResult:
         match = _DATE_RE.match(text_value) or _COMPACT_DATE_RE.match(text_value)
         if not match:
             return None, (
-                f"not a date: {value!r} (use YYYY-MM-DD, YYYY/MM/DD or YYYY年M月D日)",
+                reason(
+                    "not a date: '${value}' (use YYYY-MM-DD, YYYY/MM/DD or YYYY年M月D日)",
+                    value=value,
+                ),
                 f"不是日期：“{value}”（请用YYYY-MM-DD、YYYY/MM/DD或YYYY年M月D日）",
             )
         try:
             day = dt.date(*(int(part) for part in match.groups()))
         except ValueError:
-            return None, (f"no such date: {value!r}", f"日期不存在：“{value}”")
+            return None, (reason("no such date: '${value}'", value=value), f"日期不存在：“{value}”")
     if not MIN_DATE <= day <= MAX_DATE:
         return None, (
-            f"date {day.isoformat()} is outside {MIN_DATE.year}-{MAX_DATE.year}",
+            reason(
+                "date ${date} is outside ${first}-${last}",
+                date=day.isoformat(),
+                first=MIN_DATE.year,
+                last=MAX_DATE.year,
+            ),
             f"日期{day.isoformat()}超出{MIN_DATE.year}至{MAX_DATE.year}年范围",
         )
     return day.isoformat(), None
@@ -262,17 +308,23 @@ def _capital(value: Any) -> CellResult:
         text_value = str(value)
         if re.search(r"美元|港元|港币|欧元|日元|英镑|USD|HKD|EUR", text_value, re.IGNORECASE):
             return None, (
-                f"registered capital in a foreign currency cannot be stored as CNY: {value!r}",
+                reason(
+                    "registered capital in a foreign currency cannot be stored as CNY: '${value}'",
+                    value=value,
+                ),
                 f"外币注册资本无法按人民币保存：“{value}”",
             )
         return None, (
-            f"not an amount of yuan: {value!r} (a number, optionally with 元 or 万元)",
+            reason(
+                "not an amount of yuan: '${value}' (a number, optionally with 元 or 万元)",
+                value=value,
+            ),
             f"不是人民币金额：“{value}”（数字，可带“元”或“万元”）",
         )
     if amount < 0:
-        return None, (f"negative amount: {value!r}", f"金额为负数：“{value}”")
+        return None, (reason("negative amount: '${value}'", value=value), f"金额为负数：“{value}”")
     if amount > MAX_CAPITAL:
-        return None, (f"amount too large: {value!r}", f"金额过大：“{value}”")
+        return None, (reason("amount too large: '${value}'", value=value), f"金额过大：“{value}”")
     return str(amount.quantize(Decimal("0.01"))), None
 
 
@@ -315,13 +367,20 @@ def _interval(value: Any) -> CellResult:
             months = 6
     if months is None:
         return None, (
-            f"not an interval in months: {value!r} (a whole number such as 12, or 每年一次, "
-            "每两年一次, 每半年一次)",
+            reason(
+                "not an interval in months: '${value}' (a whole number such as 12, or 每年一次, "
+                "每两年一次, 每半年一次)",
+                value=value,
+            ),
             f"不是以月计的检查周期：“{value}”（整数如12，或每年一次、每两年一次、每半年一次）",
         )
     if not 1 <= months <= MAX_INTERVAL:
         return None, (
-            f"interval must be 1-{MAX_INTERVAL} months, got {months}",
+            reason(
+                "interval must be 1-${limit} months, got ${months}",
+                limit=MAX_INTERVAL,
+                months=months,
+            ),
             f"检查周期应为1至{MAX_INTERVAL}个月，实际为{months}",
         )
     return months, None
@@ -342,7 +401,10 @@ def _adcode(value: Any) -> CellResult:
     code = str(value).strip()
     if not _ADCODE_RE.match(code) or code.startswith("00"):
         return None, (
-            f"not an administrative division code: {value!r} (6 digits, or 9/12 for townships)",
+            reason(
+                "not an administrative division code: '${value}' (6 digits, or 9/12 for townships)",
+                value=value,
+            ),
             f"不是行政区划代码：“{value}”（6位数字，乡镇级9位或12位）",
         )
     # 12-digit statistical codes pad county and township codes with zeros.

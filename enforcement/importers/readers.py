@@ -18,7 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from enforcement.reasons import reason
+
 GZIP_MAGIC = b"\x1f\x8b"
+# Decompression bombs: what a gzip file, or an XLSX workbook's parts, may expand to.
+MAX_EXPANDED_BYTES = 1024 * 1024 * 1024
 ZIP_MAGIC = b"PK\x03\x04"
 _SUFFIX_FORMAT = {
     ".csv": "csv",
@@ -66,10 +70,32 @@ def _read_bytes(path: Path) -> tuple[bytes, bool]:
     data = path.read_bytes()
     if data[:2] == GZIP_MAGIC:
         try:
-            return gzip.decompress(data), True
+            with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
+                expanded = stream.read(MAX_EXPANDED_BYTES + 1)  # never more than the limit
         except (OSError, EOFError) as exc:
             raise ImportFileError(f"{path.name}: not a valid gzip file ({exc})") from exc
+        if len(expanded) > MAX_EXPANDED_BYTES:
+            raise ImportFileError(_too_expanded(path))
+        return expanded, True
     return data, False
+
+
+def _too_expanded(path: Path) -> str:
+    return f"{path.name}: expands to more than {MAX_EXPANDED_BYTES} bytes (decompression bomb?)"
+
+
+def _check_zip_expansion(path: Path, data: bytes) -> None:
+    """An XLSX whose parts declare more than the limit is refused before any is inflated
+    (``zipfile`` never inflates an entry beyond its declared size)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            declared = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return  # not a readable ZIP: the workbook reader says what is wrong with it
+    if declared > MAX_EXPANDED_BYTES:
+        raise ImportFileError(_too_expanded(path))
 
 
 def detect_format(path: Path, head: bytes) -> str:
@@ -148,7 +174,9 @@ def _fix_widths(rows: list[Any], numbers: list[int], width: int, errors: list) -
             errors.append(
                 (
                     numbers[i],
-                    f"row has {n} fields but the header has {width}",
+                    reason(
+                        "row has ${count} fields but the header has ${width}", count=n, width=width
+                    ),
                     f"该行有{n}个字段，表头只有{width}列",
                 )
             )
@@ -267,6 +295,7 @@ def _csv_source(path: Path, data: bytes, compressed: bool) -> Source:
 def _xlsx_source(path: Path, data: bytes, compressed: bool, sheet: str | None) -> Source:
     from openpyxl import load_workbook  # only needed for spreadsheets
 
+    _check_zip_expansion(path, data)
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
@@ -347,7 +376,11 @@ def _geojson_source(path: Path, data: bytes, compressed: bool) -> Source:
             for offset, feature in enumerate(part):
                 if not isinstance(feature, dict) or feature.get("type") != "Feature":
                     errors.append(
-                        (start + offset + 1, "not a GeoJSON Feature", "不是GeoJSON要素（Feature）")
+                        (
+                            start + offset + 1,
+                            reason("not a GeoJSON Feature"),
+                            "不是GeoJSON要素（Feature）",
+                        )
                     )
                     feature = {}
                 properties = feature.get("properties") or {}

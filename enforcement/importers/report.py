@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from enforcement.reasons import Reason
 
 REJECT_COLUMNS = ("row", "field", "value", "reason", "reason_zh")
 
@@ -15,7 +18,10 @@ class Reject:
     """One problem with one field of one data row.
 
     ``row`` is the 1-based data row: the first row under the header is row 1 (spreadsheet
-    row 2), the first GeoJSON feature is row 1.
+    row 2), the first GeoJSON feature is row 1. ``reason`` is a reason
+    (``enforcement.reasons``); ``msgid`` and ``mapping`` keep its message id and values in a
+    form that survives JSON (a background job stores its report so), and :func:`stored_reason`
+    makes the translatable reason again from a stored reject.
     """
 
     row: int
@@ -23,6 +29,23 @@ class Reject:
     value: str
     reason: str
     reason_zh: str = ""
+    msgid: str = field(default="", compare=False)
+    mapping: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.reason, Reason) and not self.msgid:
+            object.__setattr__(self, "msgid", self.reason.msgid)
+            values = {key: str(value) for key, value in self.reason.mapping.items()}
+            object.__setattr__(self, "mapping", values)
+
+
+def stored_reason(stored: Mapping[str, Any]) -> str:
+    """The reason of a reject stored as a dict (``asdict``, then JSON): translatable again
+    when it was written with its message id, else the English text as it was stored."""
+    msgid = stored.get("msgid")
+    if msgid:
+        return Reason(str(msgid), **dict(stored.get("mapping") or {}))
+    return str(stored.get("reason", ""))
 
 
 @dataclass

@@ -37,6 +37,7 @@ from sqlalchemy.orm.interfaces import ONETOMANY
 from enforcement.models.accounts import User
 from enforcement.models.base import Base, TimestampMixin, UTCDateTime, str_enum, utcnow
 from enforcement.models.registry import Department, Enterprise, InspectionItem, Inspector
+from enforcement.reasons import reason
 
 
 class PlanStatus(enum.StrEnum):
@@ -326,8 +327,12 @@ class PlanImmutableError(PlanStateError):
 
     def __init__(self, plan: SamplingPlan, status: PlanStatus | str) -> None:
         super().__init__(
-            f"plan {plan.code} is {PlanStatus(status).value} and can no longer change; "
-            "a redraw is a new plan with a recorded reason",
+            reason(
+                "plan ${plan} is ${status} and can no longer change; "
+                "a redraw is a new plan with a recorded reason",
+                plan=plan.code,
+                status=PlanStatus(status).value,
+            ),
             status,
         )
         self.plan = plan

@@ -66,6 +66,7 @@ from enforcement.models import (
     User,
     utcnow,
 )
+from enforcement.reasons import Reason, reason
 from enforcement.services import audit, clocks
 from enforcement.services.credit_records import add_penalty, penalty_document, rerate_later
 from enforcement.services.wire import iso_utc
@@ -103,6 +104,42 @@ CASE_NO_PREFIX = "CASE"
 _NUMBERING_TRIES = 5
 _INSTANT = dt.timedelta(microseconds=1)
 
+#: How the state refusals name a case's status (one meaning each across the catalogue).
+CASE_STATUS_REASONS: dict[CaseStatus, Reason] = {
+    CaseStatus.FILED: reason("case filed"),
+    CaseStatus.INVESTIGATING: reason("under investigation"),
+    CaseStatus.DECISION_PROPOSED: reason("penalty decision proposed"),
+    CaseStatus.LEGAL_REVIEW: reason("in legal review"),
+    CaseStatus.DECIDED: reason("penalty decision made"),
+    CaseStatus.EXECUTED: reason("penalty decision executed"),
+    CaseStatus.CLOSED: reason("case closed"),
+    CaseStatus.WITHDRAWN: reason("case withdrawn"),
+}
+_RECONSIDERATION_LABELS: dict[ReconsiderationStatus, Reason] = {
+    ReconsiderationStatus.REQUESTED: reason("reconsideration requested"),
+    ReconsiderationStatus.UPHELD: reason("decision upheld on reconsideration"),
+    ReconsiderationStatus.REVOKED: reason("decision revoked on reconsideration"),
+    ReconsiderationStatus.CHANGED: reason("decision changed on reconsideration"),
+}
+_AMOUNT_REQUIRED: dict[PenaltyMeasure, Reason] = {
+    PenaltyMeasure.FINE: reason("a fine needs its amount in yuan"),
+    PenaltyMeasure.CONFISCATION: reason("a confiscation needs its amount in yuan"),
+}
+_OPEN = sorted(OPEN_STATUSES)
+# Reasons of the methods whose ``reason`` argument hides the function of that name.
+_WITHDRAW = reason("withdraw the case")
+_EXTEND_DEADLINE = reason("extend the decision deadline")
+_FURTHER_EXTENSION = reason("a further extension is decided collectively: give the number of days")
+_FIRST_EXTENSION = reason("the first extension is ${days} days", days=EXTENSION_DAYS)
+_DAYS_RANGE = reason("must be between ${low} and ${high}", low=1, high=365)
+_NO_DEADLINE = reason("the case has no running decision deadline")
+_EXTEND_MEASURE = reason("extend a coercive measure")
+_MEASURE_LIFTED = reason("the measure has been lifted")
+_EXTENDED_ONCE = reason("a coercive measure can be extended only once")
+_LIFT_FORBIDDEN = reason("only the case group or the head may lift a measure")
+_ALREADY_LIFTED = reason("the measure has already been lifted")
+_DECIDED = sorted(DECIDED_STATUSES)
+
 
 # ---------------------------------------------------------------------- errors
 
@@ -112,12 +149,17 @@ class CaseError(Exception):
 
 
 class CaseNotFoundError(CaseError, LookupError):
-    def __init__(self, what: str = "case") -> None:
-        super().__init__(f"{what} not found")
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or reason("case not found"))
 
 
 class CasePermissionError(CaseError):
     """The user's role, department or place in the case group does not allow the action."""
+
+
+class CaseHiddenError(CaseNotFoundError, CasePermissionError):
+    """A case outside the actor's scope: answered exactly like one that does not exist, so
+    a refusal does not tell that the case exists (nor its department)."""
 
 
 class CaseValidationError(CaseError, ValueError):
@@ -134,7 +176,7 @@ class CaseStaleVersionError(CaseError):
     """``if_match`` names an older version than the stored one (412)."""
 
     def __init__(self, current: PenaltyCase | CoerciveMeasure) -> None:
-        super().__init__(f"the record is at version {current.version}")
+        super().__init__(reason("the record is at version ${version}", version=current.version))
         self.current = current
 
 
@@ -157,12 +199,19 @@ def local_date(moment: dt.datetime) -> dt.date:
     return moment.astimezone(SHANGHAI).date()
 
 
+def listing(labels: Sequence[str]) -> str:
+    """Several translatable labels as one list (a reason whose values are the labels)."""
+    if len(labels) == 1:
+        return labels[0]
+    return reason("${first}, ${rest}", first=labels[0], rest=listing(labels[1:]))
+
+
 def _text(value: Any, field: str, errors: dict[str, str], *, required: bool) -> str:
     text = "" if value is None else str(value).strip()
     if required and not text:
-        errors[field] = "must not be empty"
+        errors[field] = reason("must not be empty")
     elif len(text) > MAX_NOTE:
-        errors[field] = f"must be at most {MAX_NOTE} characters"
+        errors[field] = reason("must be at most ${limit} characters", limit=MAX_NOTE)
     return text
 
 
@@ -172,13 +221,13 @@ def _amount(value: Any, errors: dict[str, str]) -> Decimal | None:
     try:
         amount = Decimal(str(value))
     except (InvalidOperation, ValueError):
-        errors["amount"] = "must be a number of yuan"
+        errors["amount"] = reason("must be a number of yuan")
         return None
     if not amount.is_finite() or amount < 0:
-        errors["amount"] = "must be zero or more"
+        errors["amount"] = reason("must be zero or more")
         return None
     if amount >= Decimal("1e16"):
-        errors["amount"] = "is too large"
+        errors["amount"] = reason("is too large")
         return None
     return amount.quantize(Decimal("0.01"))
 
@@ -236,11 +285,11 @@ class CaseService:
     def _actor_id(self) -> int | None:
         return None if self.actor is None else self.actor.id
 
-    def _require_role(self, roles: frozenset[Role], action: str) -> None:
+    def _require_role(self, roles: frozenset[Role], action: Reason) -> None:
         if self.actor is not None and not self.actor.active:
-            raise CasePermissionError("the account is not active")
+            raise CasePermissionError(reason("the account is not active"))
         if self.role not in roles:
-            raise CasePermissionError(f"a {self.role.value} may not {action}")
+            raise CasePermissionError(reason("your role may not ${action}", action=action))
 
     def _is_member(self, case: PenaltyCase) -> bool:
         return self.actor is not None and any(
@@ -276,40 +325,46 @@ class CaseService:
         return case
 
     def get(self, case_id: int) -> PenaltyCase:
-        """A case the actor may read (403 outside their department)."""
-        self._require_role(READING_ROLES, "read penalty cases")
+        """A case the actor may read (outside their scope: as if it did not exist)."""
+        self._require_role(READING_ROLES, reason("read penalty cases"))
         case = self._load(case_id)
         if not self.in_scope(case):
-            raise CasePermissionError("the case belongs to another department")
+            raise CaseHiddenError()
         return case
 
     def _writable(self, case_id: int, if_match: int | None) -> PenaltyCase:
-        self._require_role(OFFICER_ROLES, "work on penalty cases")
+        self._require_role(OFFICER_ROLES, reason("work on penalty cases"))
         case = self._load(case_id, lock=True)
         if not self.in_scope(case):
-            raise CasePermissionError("the case belongs to another department")
+            raise CaseHiddenError()
         if if_match is not None and if_match != case.version:
             raise CaseStaleVersionError(case)
         return case
 
-    def _group_case(self, case_id: int, if_match: int | None, action: str) -> PenaltyCase:
+    def _group_case(self, case_id: int, if_match: int | None, action: Reason) -> PenaltyCase:
         """A case the actor works on as a group member (or as a deciding officer in scope)."""
         case = self._writable(case_id, if_match)
         if not self._is_member(case) and self.role not in DECIDING_ROLES:
-            raise CasePermissionError(f"only the case group or the head may {action}")
+            raise CasePermissionError(
+                reason("only the case group or the head may ${action}", action=action)
+            )
         return case
 
-    def _deciding_case(self, case_id: int, if_match: int | None, action: str) -> PenaltyCase:
+    def _deciding_case(self, case_id: int, if_match: int | None, action: Reason) -> PenaltyCase:
         self._require_role(DECIDING_ROLES, action)
         return self._writable(case_id, if_match)
 
     @staticmethod
-    def _require_status(case: PenaltyCase, allowed: Iterable[CaseStatus], action: str) -> None:
+    def _require_status(case: PenaltyCase, allowed: Iterable[CaseStatus], action: Reason) -> None:
         allowed = tuple(allowed)
         if case.status not in allowed:
-            names = ", ".join(s.value for s in allowed)
             raise CaseStateError(
-                f"the case is {case.status.value}: cannot {action} (needs {names})"
+                reason(
+                    "cannot ${action}: the case is at the stage '${status}' (needs: ${allowed})",
+                    action=action,
+                    status=CASE_STATUS_REASONS[CaseStatus(case.status)],
+                    allowed=listing([CASE_STATUS_REASONS[s] for s in allowed]),
+                )
             )
 
     # ------------------------------------------------------------------ listing
@@ -327,7 +382,7 @@ class CaseService:
         offset: int = 0,
     ) -> CasePage:
         """The cases in the actor's scope, newest first, with the filters given."""
-        self._require_role(READING_ROLES, "read penalty cases")
+        self._require_role(READING_ROLES, reason("read penalty cases"))
         query = select(PenaltyCase)
         member_of = select(CaseMember.case_id).where(CaseMember.user_id == self._actor_id)
         own = officer_department_id(self.actor)
@@ -378,19 +433,19 @@ class CaseService:
     ) -> PenaltyCase:
         """File a case (立案) with its group: at least two officers of the department, the
         lead among them (the first one unless named)."""
-        self._require_role(OFFICER_ROLES, "file a penalty case")
+        self._require_role(OFFICER_ROLES, reason("file a penalty case"))
         errors: dict[str, str] = {}
         summary = _text(summary, "summary", errors, required=True)
         enterprise = self.session.get(Enterprise, enterprise_id)
         if enterprise is None:
-            errors["enterprise_id"] = "no enterprise has this id"
+            errors["enterprise_id"] = reason("no enterprise has this id")
         own = officer_department_id(self.actor)
         if department_id is None:
             department_id = own
             if department_id is None:
-                errors["department_id"] = "is required: the account works for no department"
+                errors["department_id"] = reason("is required: the account works for no department")
         elif own is not None and department_id != own and self.role is not Role.ADMIN:
-            raise CasePermissionError("a case can only be filed for one's own department")
+            raise CasePermissionError(reason("a case can only be filed for one's own department"))
         users = self._group(members, lead_id, department_id, errors, minimum=2)
         if errors:
             raise CaseValidationError(errors)
@@ -416,11 +471,13 @@ class CaseService:
     ) -> list[tuple[User, CaseMemberRole]] | None:
         ids = list(dict.fromkeys(int(m) for m in members))
         if len(ids) < minimum:
-            errors["members"] = f"a case group needs at least {minimum} officers"
+            errors["members"] = reason(
+                "a case group needs at least ${minimum} officers", minimum=minimum
+            )
             return None
         lead = ids[0] if lead_id is None else int(lead_id)
         if lead not in ids:
-            errors["lead_id"] = "must be one of the members"
+            errors["lead_id"] = reason("must be one of the members")
             return None
         users = {u.id: u for u in self.session.scalars(select(User).where(User.id.in_(ids)))}
         bad = []
@@ -434,7 +491,9 @@ class CaseService:
             ):
                 bad.append(str(user_id))
         if bad:
-            errors["members"] = f"not active officers of the case's department: {', '.join(bad)}"
+            errors["members"] = reason(
+                "not active officers of the case's department: ${ids}", ids=", ".join(bad)
+            )
             return None
         return [
             (users[i], CaseMemberRole.LEAD if i == lead else CaseMemberRole.MEMBER) for i in ids
@@ -484,7 +543,7 @@ class CaseService:
             case = candidate
             break
         if case is None:
-            raise CaseStateError("could not number the case (too many concurrent filings)")
+            raise CaseStateError(reason("could not number the case (too many concurrent filings)"))
         event = CaseEvent(
             at=now,
             actor=self.actor,
@@ -533,9 +592,16 @@ class CaseService:
         case = self._writable(case_id, if_match)
         lead = case.lead
         if self.role not in DECIDING_ROLES and (lead is None or lead.user_id != self._actor_id):
-            raise CasePermissionError("only the lead of the case group or the head may change it")
+            raise CasePermissionError(
+                reason("only the lead of the case group or the head may change it")
+            )
         if case.status in FINAL_CASE_STATUSES:
-            raise CaseStateError(f"the case is {case.status.value}: its group is fixed")
+            raise CaseStateError(
+                reason(
+                    "the case is at the stage '${status}': its group is fixed",
+                    status=CASE_STATUS_REASONS[CaseStatus(case.status)],
+                )
+            )
         errors: dict[str, str] = {}
         group = self._group(members, lead_id, case.department_id, errors, minimum=2)
         if errors or group is None:
@@ -561,8 +627,9 @@ class CaseService:
     def start_investigation(
         self, case_id: int, *, note: str = "", if_match: int | None = None
     ) -> PenaltyCase:
-        case = self._group_case(case_id, if_match, "start the investigation")
-        self._require_status(case, [CaseStatus.FILED], "start the investigation")
+        action = reason("start the investigation")
+        case = self._group_case(case_id, if_match, action)
+        self._require_status(case, [CaseStatus.FILED], action)
         errors: dict[str, str] = {}
         note = _text(note, "note", errors, required=False)
         if errors:
@@ -582,21 +649,24 @@ class CaseService:
         if_match: int | None = None,
     ) -> PenaltyCase:
         """The group's proposed decision (拟处罚). A major one goes to legal review."""
-        case = self._group_case(case_id, if_match, "propose a decision")
-        self._require_status(case, [CaseStatus.INVESTIGATING], "propose a decision")
+        action = reason("propose a penalty decision")
+        case = self._group_case(case_id, if_match, action)
+        self._require_status(case, [CaseStatus.INVESTIGATING], action)
         errors: dict[str, str] = {}
         try:
             measure = PenaltyMeasure(measure)
         except ValueError:
-            errors["measure"] = f"must be one of {', '.join(m.value for m in PenaltyMeasure)}"
+            errors["measure"] = reason(
+                "must be one of ${choices}", choices=", ".join(m.value for m in PenaltyMeasure)
+            )
         value = _amount(amount, errors)
         basis = _text(legal_basis, "legal_basis", errors, required=True)
         note = _text(note, "note", errors, required=False)
         if "measure" not in errors and "amount" not in errors:
             if measure in (PenaltyMeasure.FINE, PenaltyMeasure.CONFISCATION) and not value:
-                errors["amount"] = f"is required for {measure.value}: give it in yuan"
+                errors["amount"] = _AMOUNT_REQUIRED[measure]
             elif measure == PenaltyMeasure.WARNING and value:
-                errors["amount"] = "a warning carries no amount"
+                errors["amount"] = reason("a warning carries no amount")
         if errors:
             raise CaseValidationError(errors)
         assert isinstance(measure, PenaltyMeasure)
@@ -629,13 +699,14 @@ class CaseService:
     ) -> PenaltyCase:
         """法制审核 of a major decision by a deciding officer outside the case group: approval
         lets the head decide; a return sends the case back to investigation."""
-        case = self._deciding_case(case_id, if_match, "review a decision")
-        self._require_status(case, [CaseStatus.LEGAL_REVIEW], "review the decision")
+        action = reason("review the proposed decision")
+        case = self._deciding_case(case_id, if_match, action)
+        self._require_status(case, [CaseStatus.LEGAL_REVIEW], action)
         if self._is_member(case) or (
             self.actor is not None and case.proposed_by_id == self.actor.id
         ):
             raise CasePermissionError(
-                "the legal reviewer must not be a member of the case group or the proposer"
+                reason("the legal reviewer must not be a member of the case group or the proposer")
             )
         errors: dict[str, str] = {}
         opinion = _text(opinion, "opinion", errors, required=True)
@@ -660,17 +731,18 @@ class CaseService:
     ) -> PenaltyCase:
         """The head's decision (处罚决定) on the proposal: creates the penalty, which feeds
         the data center and re-rates the enterprise, and stops the decision clock."""
-        case = self._deciding_case(case_id, if_match, "decide a case")
-        self._require_status(case, [CaseStatus.DECISION_PROPOSED], "decide")
+        action = reason("decide the case")
+        case = self._deciding_case(case_id, if_match, action)
+        self._require_status(case, [CaseStatus.DECISION_PROPOSED], action)
         if case.is_major and case.reviewed_at is None:
-            raise CaseStateError("a major decision needs an approved legal review first")
+            raise CaseStateError(reason("a major decision needs an approved legal review first"))
         errors: dict[str, str] = {}
         note = _text(note, "note", errors, required=False)
         number = (decision_no or "").strip() or _decision_no(case.case_no)
         if len(number) > 64:
-            errors["decision_no"] = "must be at most 64 characters"
+            errors["decision_no"] = reason("must be at most ${limit} characters", limit=64)
         elif self.session.scalar(select(Penalty.id).where(Penalty.decision_no == number)):
-            errors["decision_no"] = "another penalty decision already has this number"
+            errors["decision_no"] = reason("another penalty decision already has this number")
         if errors:
             raise CaseValidationError(errors)
         assert case.proposed_measure is not None
@@ -695,8 +767,9 @@ class CaseService:
 
     def execute(self, case_id: int, *, note: str = "", if_match: int | None = None) -> PenaltyCase:
         """The decision has been carried out (fine paid, licence revoked…)."""
-        case = self._group_case(case_id, if_match, "record the execution")
-        self._require_status(case, [CaseStatus.DECIDED], "record the execution")
+        action = reason("record the execution of the decision")
+        case = self._group_case(case_id, if_match, action)
+        self._require_status(case, [CaseStatus.DECIDED], action)
         errors: dict[str, str] = {}
         note = _text(note, "note", errors, required=False)
         if errors:
@@ -710,29 +783,34 @@ class CaseService:
         """结案: after execution (or after a revoking reconsideration). Never while a transfer
         to public security is pending (不得以罚代刑), a coercive measure is in force or a
         reconsideration is under way."""
-        case = self._deciding_case(case_id, if_match, "close a case")
+        action = reason("close the case")
+        case = self._deciding_case(case_id, if_match, action)
         revoked = case.reconsideration_status == ReconsiderationStatus.REVOKED
         allowed = [CaseStatus.EXECUTED, CaseStatus.DECIDED] if revoked else [CaseStatus.EXECUTED]
-        self._require_status(case, allowed, "close")
+        self._require_status(case, allowed, action)
         errors: dict[str, str] = {}
         note = _text(note, "note", errors, required=False)
         if errors:
             raise CaseValidationError(errors)
         if case.reconsideration_status == ReconsiderationStatus.REQUESTED:
-            raise CaseStateError("a reconsideration of the decision is under way")
+            raise CaseStateError(reason("a reconsideration of the decision is under way"))
         if any(m.lifted_at is None for m in case.coercive_measures):
-            raise CaseStateError("a coercive measure is still in force: lift it first")
+            raise CaseStateError(reason("a coercive measure is still in force: lift it first"))
         from enforcement.services.transfers import pending_transfer  # built on this module
 
         if pending_transfer(self.session, case) is not None:
             raise CaseStateError(
-                "the case has a pending transfer to public security: a fine never closes it "
-                "(不得以罚代刑)"
+                reason(
+                    "the case has a pending transfer to public security: a fine never closes it "
+                    "(不得以罚代刑)"
+                )
             )
         if case.suspected_crime and not self._has_transfer(case):
             raise CaseStateError(
-                "the case is a suspected crime: report its transfer (or the head's decision not "
-                "to transfer) before closing it (不得以罚代刑)"
+                reason(
+                    "the case is a suspected crime: report its transfer (or the head's decision "
+                    "not to transfer) before closing it (不得以罚代刑)"
+                )
             )
         case.closed_at = self.clock()
         self._transition(case, CaseStatus.CLOSED, "close", note)
@@ -749,8 +827,8 @@ class CaseService:
     def withdraw(self, case_id: int, *, reason: str, if_match: int | None = None) -> PenaltyCase:
         """撤销立案 before a decision, with the reason; coercive measures in force are lifted
         and the deadline stops."""
-        case = self._deciding_case(case_id, if_match, "withdraw a case")
-        self._require_status(case, sorted(OPEN_STATUSES), "withdraw")
+        case = self._deciding_case(case_id, if_match, _WITHDRAW)
+        self._require_status(case, _OPEN, _WITHDRAW)
         errors: dict[str, str] = {}
         reason = _text(reason, "reason", errors, required=True)
         if errors:
@@ -775,8 +853,8 @@ class CaseService:
     ) -> PenaltyCase:
         """Extend the decision deadline: the first time by 30 days (the head's approval); a
         further extension is a collective decision and names its own period."""
-        case = self._deciding_case(case_id, if_match, "extend the deadline")
-        self._require_status(case, sorted(OPEN_STATUSES), "extend the deadline")
+        case = self._deciding_case(case_id, if_match, _EXTEND_DEADLINE)
+        self._require_status(case, _OPEN, _EXTEND_DEADLINE)
         errors: dict[str, str] = {}
         reason = _text(reason, "reason", errors, required=True)
         first = case.deadline_extensions == 0
@@ -784,19 +862,17 @@ class CaseService:
             if first:
                 days = EXTENSION_DAYS
             else:
-                errors["days"] = (
-                    "a further extension is decided collectively: give the number of days"
-                )
+                errors["days"] = _FURTHER_EXTENSION
         elif first and days != EXTENSION_DAYS:
-            errors["days"] = f"the first extension is {EXTENSION_DAYS} days"
+            errors["days"] = _FIRST_EXTENSION
         elif not 1 <= days <= 365:
-            errors["days"] = "must be between 1 and 365"
+            errors["days"] = _DAYS_RANGE
         if errors:
             raise CaseValidationError(errors)
         assert days is not None
         running = self._decision_clock(case)
         if running is None:
-            raise CaseStateError("the case has no running decision deadline")
+            raise CaseStateError(_NO_DEADLINE)
         old_due = clocks.due_date_of(running.due_at)
         # ``days`` natural days after the current last day, rolled to a working day.
         due_at = clocks.due_days_rolled(self._calendar(), running.due_at - _INSTANT, days)
@@ -843,11 +919,17 @@ class CaseService:
         self, case_id: int, *, note: str, if_match: int | None = None
     ) -> PenaltyCase:
         """The party has applied for administrative reconsideration (行政复议) of the decision."""
-        case = self._group_case(case_id, if_match, "record a reconsideration request")
-        self._require_status(case, sorted(DECIDED_STATUSES), "request reconsideration")
+        action = reason("record a reconsideration request")
+        case = self._group_case(case_id, if_match, action)
+        self._require_status(case, _DECIDED, action)
         if case.reconsideration_status is not None:
             raise CaseStateError(
-                f"the decision's reconsideration is already {case.reconsideration_status.value}"
+                reason(
+                    "the decision's reconsideration is already recorded: ${status}",
+                    status=_RECONSIDERATION_LABELS[
+                        ReconsiderationStatus(case.reconsideration_status)
+                    ],
+                )
             )
         errors: dict[str, str] = {}
         note = _text(note, "note", errors, required=True)
@@ -874,16 +956,18 @@ class CaseService:
         """The reconsideration body's decision: upheld (维持), revoked (撤销: the penalty no
         longer counts and the enterprise is re-rated) or changed (变更: a new penalty replaces
         the old one)."""
-        case = self._deciding_case(case_id, if_match, "record a reconsideration decision")
+        case = self._deciding_case(case_id, if_match, reason("record a reconsideration decision"))
         if case.reconsideration_status != ReconsiderationStatus.REQUESTED:
-            raise CaseStateError("no reconsideration of this case is under way")
+            raise CaseStateError(reason("no reconsideration of this case is under way"))
         errors: dict[str, str] = {}
         try:
             result = ReconsiderationStatus(outcome)
             if result == ReconsiderationStatus.REQUESTED:
                 raise ValueError(outcome)
         except ValueError:
-            errors["outcome"] = "must be one of upheld, revoked, changed"
+            errors["outcome"] = reason(
+                "must be one of ${choices}", choices="upheld, revoked, changed"
+            )
             result = ReconsiderationStatus.REQUESTED
         note = _text(note, "note", errors, required=True)
         now = self.clock()
@@ -934,20 +1018,21 @@ class CaseService:
         try:
             chosen = PenaltyMeasure(measure)
         except ValueError:
-            errors["measure"] = "a changed decision names its measure: " + ", ".join(
-                m.value for m in PenaltyMeasure
+            errors["measure"] = reason(
+                "a changed decision names its measure: ${choices}",
+                choices=", ".join(m.value for m in PenaltyMeasure),
             )
         value = _amount(amount, errors)
         needs_amount = chosen in (PenaltyMeasure.FINE, PenaltyMeasure.CONFISCATION)
         if needs_amount and "measure" not in errors and "amount" not in errors and not value:
-            errors["amount"] = f"is required for {chosen.value}: give it in yuan"
+            errors["amount"] = _AMOUNT_REQUIRED[chosen]
         basis = _text(legal_basis, "legal_basis", errors, required=True)
         previous = case.penalty.decision_no if case.penalty else _decision_no(case.case_no)
         number = (decision_no or "").strip() or f"{previous}-R"
         if len(number) > 64:
-            errors["decision_no"] = "must be at most 64 characters"
+            errors["decision_no"] = reason("must be at most ${limit} characters", limit=64)
         elif self.session.scalar(select(Penalty.id).where(Penalty.decision_no == number)):
-            errors["decision_no"] = "another penalty decision already has this number"
+            errors["decision_no"] = reason("another penalty decision already has this number")
         return chosen, value, basis, number
 
     # ------------------------------------------------------------------ coercive measures
@@ -964,22 +1049,23 @@ class CaseService:
         if_match: int | None = None,
     ) -> CoerciveMeasure:
         """A seal or seizure (查封、扣押) in an open case, for 30 days."""
-        case = self._group_case(case_id, if_match, "take a coercive measure")
-        self._require_status(case, sorted(OPEN_STATUSES), "take a coercive measure")
+        action = reason("take a coercive measure")
+        case = self._group_case(case_id, if_match, action)
+        self._require_status(case, _OPEN, action)
         errors: dict[str, str] = {}
         try:
             kind = CoerciveKind(kind)
         except ValueError:
-            errors["kind"] = "must be seal or seize"
+            errors["kind"] = reason("must be seal or seize")
         listed = _items(items, errors)
         place = _text(place, "place", errors, required=False)[:300]
         note = _text(note, "note", errors, required=False)
         today = local_date(self.clock())
         start = started_on or today
         if start > today:
-            errors["started_on"] = "cannot be in the future"
+            errors["started_on"] = reason("cannot be in the future")
         elif start < today - dt.timedelta(days=COERCIVE_DAYS):
-            errors["started_on"] = f"is more than {COERCIVE_DAYS} days ago"
+            errors["started_on"] = reason("is more than ${days} days ago", days=COERCIVE_DAYS)
         if errors:
             raise CaseValidationError(errors)
         assert isinstance(kind, CoerciveKind)
@@ -1024,19 +1110,19 @@ class CaseService:
         case = self._writable(case_id, if_match)  # the case's version guards its measures
         measure = next((m for m in case.coercive_measures if m.id == measure_id), None)
         if measure is None:
-            raise CaseNotFoundError("coercive measure")
+            raise CaseNotFoundError(reason("coercive measure not found"))
         return case, measure
 
     def extend_coercive_measure(
         self, case_id: int, measure_id: int, *, reason: str, if_match: int | None = None
     ) -> CoerciveMeasure:
         """Once, by 30 days, with the head's approval (情况复杂的，经行政机关负责人批准)."""
-        self._require_role(DECIDING_ROLES, "extend a coercive measure")
+        self._require_role(DECIDING_ROLES, _EXTEND_MEASURE)
         case, measure = self._measure(case_id, measure_id, if_match)
         if measure.lifted_at is not None:
-            raise CaseStateError("the measure has been lifted")
+            raise CaseStateError(_MEASURE_LIFTED)
         if measure.extended:
-            raise CaseStateError("a coercive measure can be extended only once")
+            raise CaseStateError(_EXTENDED_ONCE)
         errors: dict[str, str] = {}
         reason = _text(reason, "reason", errors, required=True)
         if errors:
@@ -1070,9 +1156,9 @@ class CaseService:
         """解除查封、扣押."""
         case, measure = self._measure(case_id, measure_id, if_match)
         if not self._is_member(case) and self.role not in DECIDING_ROLES:
-            raise CasePermissionError("only the case group or the head may lift a measure")
+            raise CasePermissionError(_LIFT_FORBIDDEN)
         if measure.lifted_at is not None:
-            raise CaseStateError("the measure has already been lifted")
+            raise CaseStateError(_ALREADY_LIFTED)
         errors: dict[str, str] = {}
         reason = _text(reason, "reason", errors, required=True)
         if errors:
@@ -1156,21 +1242,21 @@ def _decision_no(case_no: str) -> str:
 def _items(items: Sequence[Mapping[str, Any]], errors: dict[str, str]) -> list[dict[str, Any]]:
     listed: list[dict[str, Any]] = []
     if not items:
-        errors["items"] = "list the items sealed or seized"
+        errors["items"] = reason("list the items sealed or seized")
         return listed
     if len(items) > MAX_ITEMS:
-        errors["items"] = f"at most {MAX_ITEMS} items"
+        errors["items"] = reason("at most ${limit} items", limit=MAX_ITEMS)
         return listed
     for index, item in enumerate(items):
         name = str(item.get("name") or "").strip()
         if not name:
-            errors[f"items.{index}.name"] = "must not be empty"
+            errors[f"items.{index}.name"] = reason("must not be empty")
             continue
         quantity = item.get("quantity")
         if quantity is not None and (
             isinstance(quantity, bool) or not isinstance(quantity, int | float) or quantity < 0
         ):
-            errors[f"items.{index}.quantity"] = "must be a number, zero or more"
+            errors[f"items.{index}.quantity"] = reason("must be a number, zero or more")
             continue
         listed.append(
             {
@@ -1205,7 +1291,7 @@ def open_case_from_inspection(
     inspection's officer; the department is that officer's.
     """
     if inspection.result not in (InspectionResult.CASE_FILED, InspectionResult.SUSPECTED_CRIME):
-        raise CaseStateError("only an inspection that ended in a case opens one")
+        raise CaseStateError(reason("only an inspection that ended in a case opens one"))
     suspected = suspected_crime or inspection.result == InspectionResult.SUSPECTED_CRIME
     existing = _case_of_inspection(session, inspection)
     # The hook acts for whoever finished the inspection (None: the system); the service is
@@ -1444,6 +1530,7 @@ def coercive_feed_document(measure: CoerciveMeasure) -> dict[str, Any]:
 
 
 __all__ = [
+    "CASE_STATUS_REASONS",
     "COERCIVE_CLOCK",
     "DECISION_CLOCK",
     "MAJOR_FINE_CNY",
@@ -1461,6 +1548,7 @@ __all__ = [
     "clock_document",
     "coercive_feed_document",
     "is_major_decision",
+    "listing",
     "local_date",
     "measure_document",
     "officer_department_id",

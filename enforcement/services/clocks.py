@@ -32,6 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from enforcement.models import Alert, AlertLevel, Base, Clock, ClockOutcome, Role, User, utcnow
+from enforcement.reasons import reason
 from enforcement.services import audit
 from enforcement.workdays import WorkCalendar
 from enforcement.workdays import calendar_for as _calendar_for
@@ -50,6 +51,19 @@ _overdue_handlers: dict[str, OverdueHandler] = {}
 
 
 # --- errors ------------------------------------------------------------------------------------
+
+
+# Reasons of the functions whose ``reason`` argument hides the function of that name.
+_REASON_REQUIRED = reason("required")
+_REASON_TOO_LONG = reason("must be at most ${limit} characters", limit=MAX_REASON_LENGTH)
+
+
+def _no_running(kind: str) -> str:
+    return reason("no running ${kind} clock on this record", kind=kind)
+
+
+def _not_later(due_at: dt.datetime) -> str:
+    return reason("must be after the current deadline ${due}", due=due_date_of(due_at).isoformat())
 
 
 class ClockError(Exception):
@@ -253,7 +267,7 @@ def cancel_clock(
     _check_kind(kind)
     reason = (reason or "").strip()
     if not reason:
-        raise ClockValidationError({"reason": "required"})
+        raise ClockValidationError({"reason": _REASON_REQUIRED})
     clock = _open_clock(session, kind, subject_key(session, subject))
     if clock is None:
         return None
@@ -279,18 +293,16 @@ def extend_clock(
     reason = (reason or "").strip()
     errors: dict[str, str] = {}
     if not reason:
-        errors["reason"] = "required"
+        errors["reason"] = _REASON_REQUIRED
     elif len(reason) > MAX_REASON_LENGTH:
-        errors["reason"] = f"at most {MAX_REASON_LENGTH} characters"
+        errors["reason"] = _REASON_TOO_LONG
     if errors:
         raise ClockValidationError(errors)
     clock = _open_clock(session, kind, subject_key(session, subject))
     if clock is None:
-        raise ClockStateError(f"no running {kind} clock on this record")
+        raise ClockStateError(_no_running(kind))
     if due_at <= clock.due_at:
-        raise ClockValidationError(
-            {"due_at": f"must be after the current deadline {clock.due_at.isoformat()}"}
-        )
+        raise ClockValidationError({"due_at": _not_later(clock.due_at)})
     shift = due_at - clock.due_at
     entry = {
         "from": clock.due_at.isoformat(),
@@ -462,7 +474,9 @@ def list_alerts(
     """The alerts of the actor's department (all for an administrator), oldest first.
     ``state``: open (not acknowledged), acknowledged, or all."""
     if state not in {"open", "acknowledged", "all"}:
-        raise ClockValidationError({"state": "one of open, acknowledged, all"})
+        raise ClockValidationError(
+            {"state": reason("must be one of ${choices}", choices="open, acknowledged, all")}
+        )
     query = select(Alert).join(Clock, Clock.id == Alert.clock_id).where(Alert.id > after)
     department = _scope(actor)
     if department is not None:
@@ -475,7 +489,9 @@ def list_alerts(
         try:
             query = query.where(Alert.level == AlertLevel(level))
         except ValueError:
-            raise ClockValidationError({"level": "one of warning, due, overdue"}) from None
+            raise ClockValidationError(
+                {"level": reason("must be one of ${choices}", choices="warning, due, overdue")}
+            ) from None
     if kind is not None:
         query = query.where(Clock.kind == kind)
     return list(session.scalars(query.order_by(Alert.id).limit(limit)))
@@ -488,7 +504,7 @@ def acknowledge_alert(
     alert = session.get(Alert, alert_id)
     department = _scope(actor)
     if alert is None or (department is not None and alert.department_id != department):
-        raise ClockNotFoundError(f"no alert {alert_id} in your department")
+        raise ClockNotFoundError(reason("no alert ${id} in your department", id=alert_id))
     if alert.acknowledged_at is not None:
         return alert
     alert.acknowledged_at = at or utcnow()
@@ -516,7 +532,9 @@ def list_clocks(
     """The clocks of the actor's department (all for an administrator), by deadline.
     ``state``: running, stopped, overdue (running past its deadline) or all."""
     if state not in {"running", "stopped", "overdue", "all"}:
-        raise ClockValidationError({"state": "one of running, stopped, overdue, all"})
+        raise ClockValidationError(
+            {"state": reason("must be one of ${choices}", choices="running, stopped, overdue, all")}
+        )
     query = select(Clock).where(Clock.id > after)
     department = _scope(actor)
     if department is not None:

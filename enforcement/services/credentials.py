@@ -27,6 +27,7 @@ from itsdangerous import BadData, TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 
 from enforcement.models import Inspector, utcnow
+from enforcement.reasons import reason
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")  # a certificate expires at the end of a Beijing day
 DEFAULT_TOKEN_SECONDS = 600
@@ -148,7 +149,9 @@ class CredentialService:
         """A fresh token for ``inspector``. An inspector out of service gets none; one whose
         certificate lapsed still gets one, so the enterprise is told exactly that."""
         if not inspector.active:
-            raise CredentialError(f"inspector {inspector.credential_no} is not in service")
+            raise CredentialError(
+                reason("inspector ${number} is not in service", number=inspector.credential_no)
+            )
         now = self.clock()
         token = self.serializer.dumps({"i": inspector.id})
         issued_at = dt.datetime.fromtimestamp(int(now.timestamp()), dt.UTC)

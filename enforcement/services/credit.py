@@ -34,6 +34,7 @@ from enforcement.models import (
     User,
     utcnow,
 )
+from enforcement.reasons import reason
 from enforcement.services import audit
 from enforcement.services.credit_indicators import (
     IndicatorFrame,
@@ -211,7 +212,9 @@ def credit_profile(
             "tier": enterprise.credit_tier,
             "rated_at": _when(enterprise.credit_rated_at),
         }
-    raise CreditNotVisibleError(f"the credit of enterprise {enterprise.id} is not visible")
+    raise CreditNotVisibleError(
+        reason("the credit of enterprise ${number} is not visible", number=enterprise.id)
+    )
 
 
 def score_band(score: float | None) -> str | None:

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from enforcement import outbox
+from enforcement import outbox, reasons
 from enforcement.models import (
     CreditList,
     CreditRepair,
@@ -37,7 +37,8 @@ from enforcement.models import (
     User,
     utcnow,
 )
-from enforcement.services import audit
+from enforcement.reasons import reason
+from enforcement.services import audit, wire
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MIN_STATEMENT = 10
@@ -62,7 +63,7 @@ class RepairError(Exception):
 class RepairValidationError(RepairError, ValueError):
     def __init__(self, errors: dict[str, str]) -> None:
         self.errors = errors
-        super().__init__("; ".join(f"{field}: {reason}" for field, reason in errors.items()))
+        super().__init__(wire.errors_reason(errors))
 
 
 class RepairStateError(RepairError):
@@ -95,18 +96,27 @@ class RepairService:
     ) -> CreditRepair:
         """An application by the signed-in enterprise for one of its own records."""
         if Role(self.actor.role) is not Role.ENTERPRISE or self.actor.enterprise_id is None:
-            raise RepairPermissionError("only an enterprise account applies for credit repair")
+            raise RepairPermissionError(
+                reason("only an enterprise account applies for credit repair")
+            )
         errors: dict[str, str] = {}
         try:
             kind = RepairSubject(subject)
         except ValueError:
             raise RepairValidationError(
-                {"subject": f"must be one of {', '.join(s.value for s in RepairSubject)}"}
+                {
+                    "subject": reason(
+                        "must be one of ${choices}",
+                        choices=", ".join(s.value for s in RepairSubject),
+                    )
+                }
             ) from None
         text = statement.strip() if isinstance(statement, str) else ""
         if not MIN_STATEMENT <= len(text) <= MAX_STATEMENT:
-            errors["statement"] = (
-                f"must say what was corrected, in {MIN_STATEMENT} to {MAX_STATEMENT} characters"
+            errors["statement"] = reason(
+                "must say what was corrected, in ${low} to ${high} characters",
+                low=MIN_STATEMENT,
+                high=MAX_STATEMENT,
             )
         files = _check_evidence(evidence, errors)
         record = self._subject(kind, subject_id)  # other enterprises' records: not found
@@ -122,7 +132,9 @@ class RepairService:
             )
         )
         if pending is not None:
-            raise RepairStateError(f"application {pending} for this record is still open")
+            raise RepairStateError(
+                reason("application ${number} for this record is still open", number=pending)
+            )
         repair = CreditRepair(
             enterprise_id=self.actor.enterprise_id,
             subject=kind,
@@ -147,14 +159,24 @@ class RepairService:
     def decide(self, repair: CreditRepair, *, approve: bool, reason: str = "") -> CreditRepair:
         """A supervisor's decision; approval repairs the record and re-rates the enterprise."""
         if not self.actor.active or Role(self.actor.role) not in DECIDING_ROLES:
-            raise RepairPermissionError("only a supervisor or an administrator decides repairs")
+            raise RepairPermissionError(
+                reasons.reason("only a supervisor or an administrator decides repairs")
+            )
         self.session.flush()
         self.session.refresh(repair, with_for_update=True)
         if repair.status is not RepairStatus.SUBMITTED:
-            raise RepairStateError(f"application {repair.id} was already {repair.status.value}")
+            raise RepairStateError(
+                reasons.reason(
+                    "application ${number} was already ${status}",
+                    number=repair.id,
+                    status=repair.status.value,
+                )
+            )
         reason = reason.strip() if isinstance(reason, str) else ""
         if not approve and not reason:
-            raise RepairValidationError({"reason": "a rejection must give its reason"})
+            raise RepairValidationError(
+                {"reason": reasons.reason("a rejection must give its reason")}
+            )
         now = self.clock()
         repair.status = RepairStatus.APPROVED if approve else RepairStatus.REJECTED
         repair.decided_by = self.actor
@@ -193,7 +215,11 @@ class RepairService:
         model = ListEntry if kind is RepairSubject.LIST_ENTRY else Penalty
         record = self.session.get(model, subject_id)
         if record is None or record.enterprise_id != self.actor.enterprise_id:
-            raise RepairNotFoundError(f"no {kind.value} {subject_id} of this enterprise")
+            raise RepairNotFoundError(
+                reason("no list entry ${number} of this enterprise", number=subject_id)
+                if kind is RepairSubject.LIST_ENTRY
+                else reason("no penalty ${number} of this enterprise", number=subject_id)
+            )
         return record
 
     def _require_repairable(self, kind: RepairSubject, record: ListEntry | Penalty) -> None:
@@ -201,20 +227,31 @@ class RepairService:
         if isinstance(record, ListEntry):
             if record.list is not CreditList.ABNORMAL_OPERATION:
                 raise RepairStateError(
-                    "a serious-illegal list entry is not repaired by application; it is removed "
-                    "by the listing authority when its period ends"
+                    reason(
+                        "a serious-illegal list entry is not repaired by application; it is "
+                        "removed by the listing authority when its period ends"
+                    )
                 )
             if record.removed_on is not None:
-                raise RepairStateError(f"the list entry was already removed on {record.removed_on}")
+                raise RepairStateError(
+                    reason(
+                        "the list entry was already removed on ${date}",
+                        date=record.removed_on.isoformat(),
+                    )
+                )
             return
         if record.repaired_at is not None:
-            raise RepairStateError("the penalty was already repaired")
+            raise RepairStateError(reason("the penalty was already repaired"))
         measure = PenaltyMeasure(record.measure)
         earliest = record.decided_on + MIN_PUBLICITY[measure]
         if today < earliest:
             raise RepairStateError(
-                f"the penalty can be repaired from {earliest.isoformat()} "
-                f"(minimum publicity of a penalty by {measure.value})"
+                reason(
+                    "the penalty can be repaired from ${date} "
+                    "(minimum publicity of a penalty by ${measure})",
+                    date=earliest.isoformat(),
+                    measure=measure.value,
+                )
             )
 
 
@@ -226,7 +263,9 @@ def get_repair(session: Session, viewer: User, repair_id: int) -> CreditRepair:
         or (Role(viewer.role) is Role.ENTERPRISE and viewer.enterprise_id == repair.enterprise_id)
     )
     if not allowed:
-        raise RepairNotFoundError(f"no credit repair application {repair_id}")
+        raise RepairNotFoundError(
+            reason("no credit repair application ${number}", number=repair_id)
+        )
     assert repair is not None
     return repair
 
@@ -248,13 +287,15 @@ def list_repairs(
 def _check_evidence(evidence: Sequence[dict[str, Any]], errors: dict[str, str]) -> list[dict]:
     files: list[dict[str, str]] = []
     if not isinstance(evidence, list | tuple) or len(evidence) > MAX_EVIDENCE:
-        errors["evidence"] = f"must be a list of at most {MAX_EVIDENCE} files"
+        errors["evidence"] = reason("must be a list of at most ${limit} files", limit=MAX_EVIDENCE)
         return files
     for i, item in enumerate(evidence):
         sha = str(item.get("sha256", "")) if isinstance(item, dict) else ""
         name = str(item.get("name", "")).strip()[:200] if isinstance(item, dict) else ""
         if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
-            errors[f"evidence[{i}].sha256"] = "must be the file's SHA-256 (64 lowercase hex digits)"
+            errors[f"evidence[{i}].sha256"] = reason(
+                "must be the file's SHA-256 (64 lowercase hex digits)"
+            )
             continue
         files.append({"sha256": sha, "name": name})
     return files

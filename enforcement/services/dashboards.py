@@ -65,6 +65,7 @@ from enforcement.models import (
 )
 from enforcement.models.plans import task_items
 from enforcement.models.rectification import RECTIFICATION_CLOCK
+from enforcement.reasons import reason
 from enforcement.services.clocks import local_date, start_of_date
 from enforcement.services.inspections import PROBLEM_RESULTS
 
@@ -88,8 +89,8 @@ class DashboardPermissionError(DashboardError):
 
 
 class DashboardNotFoundError(DashboardError):
-    def __init__(self, what: str) -> None:
-        super().__init__(f"{what} not found")
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
 
 
 class DashboardValidationError(DashboardError):
@@ -114,9 +115,11 @@ class Period:
 
     def __post_init__(self) -> None:
         if self.end < self.start:
-            raise DashboardValidationError({"to": "must not be before from"})
+            raise DashboardValidationError({"to": reason("must not be before from")})
         if (self.end - self.start).days > MAX_PERIOD_DAYS:
-            raise DashboardValidationError({"to": f"at most {MAX_PERIOD_DAYS} days after from"})
+            raise DashboardValidationError(
+                {"to": reason("at most ${days} days after from", days=MAX_PERIOD_DAYS)}
+            )
 
     @property
     def utc_bounds(self) -> tuple[dt.datetime, dt.datetime]:
@@ -162,7 +165,7 @@ def scope_for(actor: User) -> Scope:
     """The actor's scope; refuses every role but supervisor and administrator."""
     role = Role(actor.role)
     if role not in (Role.SUPERVISOR, Role.ADMIN) or not actor.active:
-        raise DashboardPermissionError("the dashboards are for supervisors")
+        raise DashboardPermissionError(reason("the dashboards are for supervisors"))
     return Scope(None if role is Role.ADMIN else actor.department_id)
 
 
@@ -458,10 +461,10 @@ def plan_in_scope(session: Session, scope: Scope, code: str) -> SamplingPlan:
     """The plan ``code`` if the scope may see it (otherwise not found: codes reveal nothing)."""
     plan = session.scalar(select(SamplingPlan).where(SamplingPlan.code == code))
     if plan is None:
-        raise DashboardNotFoundError("plan")
+        raise DashboardNotFoundError(reason("plan not found"))
     departments = {department.id for department in plan.departments}
     if scope.department_id is not None and scope.department_id not in departments:
-        raise DashboardNotFoundError("plan")
+        raise DashboardNotFoundError(reason("plan not found"))
     return plan
 
 

@@ -63,6 +63,7 @@ from enforcement.models import (
     User,
     utcnow,
 )
+from enforcement.reasons import Reason, reason
 from enforcement.services import audit
 from enforcement.services.clocks import (
     calendar_for,
@@ -125,6 +126,25 @@ REASON_REVOKED = "行政复议决定撤销了该行政处罚决定"
 
 
 # --- errors --------------------------------------------------------------------------------------
+
+
+# Reasons of the functions whose ``reason`` argument hides the function of that name.
+_NOT_PUBLISHED = reason("only a published record can be withdrawn")
+_DECIDING_ROLE = reason(
+    "only a supervisor of the record's department or an administrator decides appeals"
+)
+_ACTION_MISSING = reason("an upheld appeal must say: correct or withdraw")
+_ACTION_UNWANTED = reason("only an upheld appeal takes an action")
+
+
+def _already_withdrawn(record: PublicRecord) -> str:
+    return reason("record ${id} was already withdrawn", id=record.id)
+
+
+def _already_decided(appeal: RecordAppeal) -> str:
+    if appeal.status is AppealStatus.UPHELD:
+        return reason("appeal ${id} was already upheld", id=appeal.id)
+    return reason("appeal ${id} was already dismissed", id=appeal.id)
 
 
 class DisclosureError(Exception):
@@ -796,9 +816,9 @@ def withdraw(
 ) -> None:
     """Take a published record down; its reason stays public."""
     if record.published_at is None:
-        raise DisclosureStateError("only a published record can be withdrawn")
+        raise DisclosureStateError(_NOT_PUBLISHED)
     if record.withdrawn_at is not None:
-        raise DisclosureStateError(f"record {record.id} was already withdrawn")
+        raise DisclosureStateError(_already_withdrawn(record))
     record.withdrawn_at = now
     record.withdrawal_reason = reason
     record.revision += 1
@@ -931,7 +951,7 @@ def get_public_record(session: Session, record_id: int) -> PublicRecord:
     """A published record (pending ones do not exist for the public)."""
     record = session.get(PublicRecord, record_id)
     if record is None or record.published_at is None:
-        raise DisclosureNotFoundError(f"no published record {record_id}")
+        raise DisclosureNotFoundError(reason("no published record ${id}", id=record_id))
     return record
 
 
@@ -968,7 +988,7 @@ def public_reply(reply: RecordReply) -> dict[str, Any]:
 def _text(value: Any, field: str, low: int, high: int, errors: dict[str, str]) -> str:
     text = value.strip() if isinstance(value, str) else ""
     if not low <= len(text) <= high:
-        errors[field] = f"must be {low} to {high} characters"
+        errors[field] = reason("must be ${low} to ${high} characters", low=low, high=high)
     return text
 
 
@@ -982,24 +1002,28 @@ class DisclosureService:
         self.actor = actor
         self.clock = clock
 
-    def _own_record(self, record_id: int, what: str) -> PublicRecord:
+    def _own_record(self, record_id: int, what: Reason) -> PublicRecord:
         if (
             not self.actor.active
             or Role(self.actor.role) is not Role.ENTERPRISE
             or self.actor.enterprise_id is None
         ):
-            raise DisclosurePermissionError(f"only an enterprise account can {what}")
+            raise DisclosurePermissionError(
+                reason("only an enterprise account can ${action}", action=what)
+            )
         record = get_public_record(self.session, record_id)
         if record.enterprise_id != self.actor.enterprise_id:
             # Another enterprise's record: refused, without saying more.
-            raise DisclosurePermissionError(f"an enterprise can {what} only about itself")
+            raise DisclosurePermissionError(
+                reason("an enterprise can ${action} only about itself", action=what)
+            )
         if record.withdrawn_at is not None:
-            raise DisclosureStateError(f"record {record.id} was withdrawn")
+            raise DisclosureStateError(reason("record ${id} was withdrawn", id=record.id))
         return record
 
     def reply(self, record_id: int, body: str) -> RecordReply:
         """A reply shown beside the record (the enterprise's own view of the facts)."""
-        record = self._own_record(record_id, "reply to a published record")
+        record = self._own_record(record_id, reason("reply to a published record"))
         errors: dict[str, str] = {}
         text = _text(body, "body", MIN_TEXT, MAX_REPLY, errors)
         if errors:
@@ -1026,7 +1050,7 @@ class DisclosureService:
 
     def appeal(self, record_id: int, grounds: str) -> RecordAppeal:
         """An appeal against the record; one open appeal per record at a time."""
-        record = self._own_record(record_id, "appeal a published record")
+        record = self._own_record(record_id, reason("appeal a published record"))
         errors: dict[str, str] = {}
         text = _text(grounds, "grounds", MIN_GROUNDS, MAX_GROUNDS, errors)
         if errors:
@@ -1040,7 +1064,9 @@ class DisclosureService:
             )
         )
         if open_appeal is not None:
-            raise DisclosureStateError(f"appeal {open_appeal} about this record is still open")
+            raise DisclosureStateError(
+                reason("appeal ${id} about this record is still open", id=open_appeal)
+            )
         now = self.clock()
         appeal = RecordAppeal(
             record=record,
@@ -1073,9 +1099,7 @@ class DisclosureService:
     ) -> RecordAppeal:
         """Uphold (correct or withdraw the record, with the reason) or dismiss an appeal."""
         if not may_decide(self.actor, appeal.record):
-            raise DisclosurePermissionError(
-                "only a supervisor of the record's department or an administrator decides appeals"
-            )
+            raise DisclosurePermissionError(_DECIDING_ROLE)
         errors: dict[str, str] = {}
         text = _text(reason, "reason", MIN_TEXT, MAX_REASON, errors)
         chosen: AppealAction | None = None
@@ -1085,18 +1109,18 @@ class DisclosureService:
             except ValueError:
                 chosen = None
             if chosen is None:
-                errors["action"] = "an upheld appeal must say: correct or withdraw"
+                errors["action"] = _ACTION_MISSING
         elif action is not None:
-            errors["action"] = "only an upheld appeal takes an action"
+            errors["action"] = _ACTION_UNWANTED
         if errors:
             raise DisclosureValidationError(errors)
         self.session.flush()
         self.session.refresh(appeal, with_for_update=True)
         if appeal.status is not AppealStatus.SUBMITTED:
-            raise DisclosureStateError(f"appeal {appeal.id} was already {appeal.status.value}")
+            raise DisclosureStateError(_already_decided(appeal))
         record = appeal.record
         if uphold and record.withdrawn_at is not None:
-            raise DisclosureStateError(f"record {record.id} was already withdrawn")
+            raise DisclosureStateError(_already_withdrawn(record))
         now = self.clock()
         appeal.status = AppealStatus.UPHELD if uphold else AppealStatus.DISMISSED
         appeal.action = chosen
@@ -1151,7 +1175,7 @@ def get_appeal(session: Session, viewer: User, appeal_id: int) -> RecordAppeal:
         or (Role(viewer.role) is Role.ENTERPRISE and viewer.enterprise_id == appeal.enterprise_id)
     )
     if not allowed:
-        raise DisclosureNotFoundError(f"no appeal {appeal_id}")
+        raise DisclosureNotFoundError(reason("no appeal ${id}", id=appeal_id))
     assert appeal is not None
     return appeal
 

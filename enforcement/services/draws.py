@@ -48,6 +48,7 @@ from enforcement.models import (
     User,
     utcnow,
 )
+from enforcement.reasons import reason
 from enforcement.services import audit
 from enforcement.services.plans import (
     PlanValidationError,
@@ -118,7 +119,7 @@ class DrawService:
         """Build and store the candidate snapshot of a seed-committed ``plan``; returns its
         SHA-256. For a distributed draw: the caller commits, then draws with
         ``snapshot_sha256`` (the workers read the snapshot from the database)."""
-        require_governing_role(self.actor, "draw a sampling plan", plan.departments)
+        require_governing_role(self.actor, reason("draw a sampling plan"), plan.departments)
         _require_drawable(plan)
         sha256 = store_snapshot(self.session, build_snapshot(self.session, plan).archive()).sha256
         audit.record(
@@ -149,7 +150,7 @@ class DrawService:
         drawn plan gives ``PlanImmutableError``) and ``PlanValidationError`` naming ``seed``,
         ``public_value`` or a plan field the candidates cannot satisfy (e.g. ``budget``).
         """
-        require_governing_role(self.actor, "draw a sampling plan", plan.departments)
+        require_governing_role(self.actor, reason("draw a sampling plan"), plan.departments)
         self.session.flush()
         self.session.refresh(plan, with_for_update=True)  # concurrent draws serialise
         _require_drawable(plan)
@@ -312,12 +313,18 @@ def _staged_snapshot(
     """A stored snapshot of ``plan`` with its records (it must be for the plan's items)."""
     stored = session.get(CandidateSnapshot, sha256)
     if stored is None:
-        raise PlanStateError(f"no staged candidate snapshot {sha256}", plan.status)
+        raise PlanStateError(
+            reason("no staged candidate snapshot ${sha256}", sha256=sha256), plan.status
+        )
     archive = load_snapshot(session, sha256)
     items = tuple(sorted(plan.items, key=lambda item: item.code))
     if list(archive.meta.get("items", ())) != [item.code for item in items]:
         raise PlanStateError(
-            f"candidate snapshot {sha256} was staged for other items than plan {plan.code}'s",
+            reason(
+                "candidate snapshot ${sha256} was staged for other items than plan ${plan}'s",
+                sha256=sha256,
+                plan=plan.code,
+            ),
             plan.status,
         )
     snapshot = Snapshot(
@@ -343,7 +350,12 @@ def _as_plan_error(exc: ValueError) -> Exception:
         return exc
     field = {"tier_ratio": "tier_ratios"}.get(match.group(1), match.group(1))
     return PlanValidationError(
-        {field: f"{exc}; the plan cannot be drawn as it is: start a redraw with a new value"}
+        {
+            field: reason(
+                "${error}; the plan cannot be drawn as it is: start a redraw with a new value",
+                error=str(exc),
+            )
+        }
     )
 
 
@@ -352,14 +364,21 @@ def _require_drawable(plan: SamplingPlan) -> None:
         raise PlanImmutableError(plan, plan.status)
     if plan.status is not PlanStatus.SEED_COMMITTED:
         raise PlanStateError(
-            f"plan {plan.code} is {plan.status.value}: the draw needs status "
-            f"{PlanStatus.SEED_COMMITTED.value}",
+            reason(
+                "plan ${plan} is ${status}: the draw needs status seed_committed",
+                plan=plan.code,
+                status=plan.status.value,
+            ),
             plan.status,
             (PlanStatus.SEED_COMMITTED,),
         )
     if plan.superseded_by is not None:
         raise PlanStateError(
-            f"plan {plan.code} is superseded by {plan.superseded_by.code}; draw that plan instead",
+            reason(
+                "plan ${plan} is superseded by ${newer}; draw that plan instead",
+                plan=plan.code,
+                newer=plan.superseded_by.code,
+            ),
             plan.status,
             (PlanStatus.SEED_COMMITTED,),
         )
@@ -369,29 +388,36 @@ def _check_inputs(plan: SamplingPlan, seed: object, public_value: object) -> str
     """The clean public value; every bad input named at once."""
     errors: dict[str, str] = {}
     if not isinstance(seed, bytes | bytearray) or not seed:
-        errors["seed"] = "must be the secret seed's bytes (hexadecimal on the command line)"
+        errors["seed"] = reason("must be the secret seed's bytes (hexadecimal on the command line)")
     elif len(seed) > MAX_SEED_BYTES:
-        errors["seed"] = f"must be at most {MAX_SEED_BYTES} bytes, not {len(seed)}"
+        errors["seed"] = reason(
+            "must be at most ${limit} bytes, not ${length}", limit=MAX_SEED_BYTES, length=len(seed)
+        )
     elif plan.seed_commitment is None or not seeds.verify_commitment(
         bytes(seed), plan.seed_commitment
     ):
-        errors["seed"] = (
-            f"does not match the commitment of plan {plan.code} "
-            f"(SHA-256 of the seed must be {plan.seed_commitment})"
+        errors["seed"] = reason(
+            "does not match the commitment of plan ${plan} "
+            "(SHA-256 of the seed must be ${commitment})",
+            plan=plan.code,
+            commitment=plan.seed_commitment,
         )
     value = public_value.strip() if isinstance(public_value, str) else public_value
     if value is not None and not isinstance(value, str):
-        errors["public_value"] = "must be text"
+        errors["public_value"] = reason("must be text")
     elif plan.public_value_source and not value:
-        errors["public_value"] = (
-            f"is required: the plan declared the source {plan.public_value_source!r}"
+        errors["public_value"] = reason(
+            "is required: the plan declared the source '${source}'",
+            source=plan.public_value_source,
         )
     elif not plan.public_value_source and value:
-        errors["public_value"] = (
+        errors["public_value"] = reason(
             "was not declared when the seed was committed, so none may be mixed in now"
         )
     elif value and len(value) > MAX_PUBLIC_VALUE:
-        errors["public_value"] = f"must be at most {MAX_PUBLIC_VALUE} characters"
+        errors["public_value"] = reason(
+            "must be at most ${limit} characters", limit=MAX_PUBLIC_VALUE
+        )
     if errors:
         raise PlanValidationError(errors)
     return value or None
@@ -405,8 +431,11 @@ def build_snapshot(session: Session, plan: SamplingPlan) -> Snapshot:
     departments = tuple(session.scalars(select(Department.id).order_by(Department.id)))
     if len(departments) > MAX_DEPARTMENTS:
         raise PlanStateError(
-            f"the draw handles at most {MAX_DEPARTMENTS} departments, the database has "
-            f"{len(departments)}",
+            reason(
+                "the draw handles at most ${limit} departments, the database has ${count}",
+                limit=MAX_DEPARTMENTS,
+                count=len(departments),
+            ),
             plan.status,
         )
     department_index = {department: i for i, department in enumerate(departments)}

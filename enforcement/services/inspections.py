@@ -37,6 +37,7 @@ from enforcement.models import (
     User,
     utcnow,
 )
+from enforcement.reasons import reason
 from enforcement.services import audit, wire
 from enforcement.services.plans import in_department_scope
 from enforcement.services.task_feed import note_task_changes
@@ -62,8 +63,7 @@ class InspectionError(Exception):
 
 
 class InspectionNotFoundError(InspectionError):
-    def __init__(self, what: str) -> None:
-        super().__init__(f"{what} not found")
+    """The record does not exist or is not the actor's to see (the message says which)."""
 
 
 class InspectionPermissionError(InspectionError):
@@ -76,7 +76,7 @@ class InspectionStateError(InspectionError):
 
 class InspectionValidationError(InspectionError):
     def __init__(self, errors: Mapping[str, str]) -> None:
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        super().__init__(wire.errors_reason(errors))
         self.errors = dict(errors)
 
 
@@ -90,7 +90,7 @@ class InspectionConflictError(InspectionError):
 
 class StaleVersionError(InspectionError):
     def __init__(self, current: FieldInspection) -> None:
-        super().__init__(f"the inspection is at version {current.version}")
+        super().__init__(reason("the inspection is at version ${version}", version=current.version))
         self.current = current
 
 
@@ -125,7 +125,9 @@ class InspectionService:
     def inspector_id(self) -> int:
         if self.actor.inspector_id is None:
             raise InspectionPermissionError(
-                "this account is not linked to an inspector: only inspectors record inspections"
+                reason(
+                    "this account is not linked to an inspector: only inspectors record inspections"
+                )
             )
         return self.actor.inspector_id
 
@@ -137,14 +139,14 @@ class InspectionService:
             .where(InspectionTask.uuid == task_uuid, TaskMember.inspector_id == self.inspector_id)
         )
         if task is None:
-            raise InspectionNotFoundError("task")
+            raise InspectionNotFoundError(reason("task not found"))
         return task
 
     def readable(self, inspection_uuid: uuid.UUID) -> FieldInspection:
         """An inspection the actor may read: its team's, or in a supervisor's scope."""
         inspection = self._load(inspection_uuid)
         if inspection is None or not self._may_read(inspection):
-            raise InspectionNotFoundError("inspection")
+            raise InspectionNotFoundError(reason("inspection not found"))
         return inspection
 
     def _may_read(self, inspection: FieldInspection) -> bool:
@@ -161,7 +163,7 @@ class InspectionService:
         if inspection is None or not any(
             m.inspector_id == self.inspector_id for m in inspection.task.members
         ):
-            raise InspectionNotFoundError("inspection")
+            raise InspectionNotFoundError(reason("inspection not found"))
         return inspection
 
     def _load(self, inspection_uuid: uuid.UUID, *, lock: bool = False) -> FieldInspection | None:
@@ -193,7 +195,9 @@ class InspectionService:
     def _require_open(inspection: FieldInspection) -> None:
         if inspection.status == InspectionStatus.FINISHED:
             raise InspectionStateError(
-                "the inspection is finished and its record is frozen; nothing can be changed"
+                reason(
+                    "the inspection is finished and its record is frozen; nothing can be changed"
+                )
             )
 
     @staticmethod
@@ -216,15 +220,17 @@ class InspectionService:
         existing = self._load(inspection_uuid)
         if existing is not None:
             if existing.inspector_id != self.inspector_id and not self._may_read(existing):
-                raise InspectionNotFoundError("inspection")
+                raise InspectionNotFoundError(reason("inspection not found"))
             if existing.created_digest != sent:
                 raise InspectionConflictError(
-                    "this inspection UUID was already used with other content", existing
+                    reason("this inspection UUID was already used with other content"), existing
                 )
             return existing, False
         task = self.task(task_uuid)
         if task.status not in (TaskStatus.OPEN, TaskStatus.IN_PROGRESS):
-            raise InspectionStateError(f"the task is {task.status.value}: it cannot be inspected")
+            raise InspectionStateError(
+                reason("the task is ${status}: it cannot be inspected", status=task.status.value)
+            )
         inspection = self._new_inspection(inspection_uuid, task, checkin, sent)
         self.session.add(inspection)
         if task.status == TaskStatus.OPEN:
@@ -252,11 +258,19 @@ class InspectionService:
         try:
             wlon, wlat = (float(v) for v in to_wgs84(lon, lat, crs))
         except ValueError as exc:
-            raise InspectionValidationError({"checkin.crs": str(exc)}) from None
+            raise InspectionValidationError(
+                {
+                    "checkin.crs": reason(
+                        "unsupported coordinate system ${crs}; expected wgs84 (EPSG:4326), "
+                        "gcj02 or bd09",
+                        crs=crs,
+                    )
+                }
+            ) from exc
         device_time = parse_time(checkin["device_time"], "checkin.device_time")
         now = self.clock()
         if device_time > now + MAX_CLOCK_SKEW:
-            errors["checkin.device_time"] = "is more than a day ahead of the server's clock"
+            errors["checkin.device_time"] = reason("is more than a day ahead of the server's clock")
         accuracy = float(checkin["accuracy_m"])
         radius = float(self.settings.get("suijian.geofence.radius_m") or DEFAULT_RADIUS_M)
         target = enterprise_lonlat(task)
@@ -269,11 +283,13 @@ class InspectionService:
                 int(code), GeofenceVerdict.UNCERTAIN
             )
             distance = round(float(metres), 1)
-        reason = (checkin.get("outside_reason") or "").strip() or None
-        if verdict == GeofenceVerdict.OUTSIDE and reason is None:
-            errors["checkin.outside_reason"] = (
-                f"the check-in is {distance:.0f} m from the enterprise, outside the "
-                f"{radius:.0f} m fence: say why"
+        outside_reason = (checkin.get("outside_reason") or "").strip() or None
+        if verdict == GeofenceVerdict.OUTSIDE and outside_reason is None:
+            errors["checkin.outside_reason"] = reason(
+                "the check-in is ${distance} m from the enterprise, outside the ${radius} m "
+                "fence: say why",
+                distance=f"{distance:.0f}",
+                radius=f"{radius:.0f}",
             )
         if errors:
             raise InspectionValidationError(errors)
@@ -295,7 +311,7 @@ class InspectionService:
             geofence=verdict,
             distance_m=distance,
             geofence_radius_m=radius,
-            outside_reason=reason,
+            outside_reason=outside_reason,
             flagged=verdict == GeofenceVerdict.OUTSIDE,
             answers={},
         )
@@ -314,13 +330,15 @@ class InspectionService:
         self._require_open(inspection)
         codes = {entry["code"] for entry in inspection.task.checklist}
         errors = {
-            f"answers.{code}": "is not an item of this task's checklist"
+            f"answers.{code}": reason("is not an item of this task's checklist")
             for code in wanted
             if code not in codes
         }
         for code, value in wanted.items():
             if value["answer"] not in ANSWERS:
-                errors[f"answers.{code}.answer"] = f"must be one of {', '.join(ANSWERS)}"
+                errors[f"answers.{code}.answer"] = reason(
+                    "must be one of ${choices}", choices=", ".join(ANSWERS)
+                )
         if errors:
             raise InspectionValidationError(errors)
         inspection.answers = wanted
@@ -338,21 +356,23 @@ class InspectionService:
         if existing is not None:
             if existing.inspection_id != inspection.id or existing.digest != sent:
                 raise InspectionConflictError(
-                    "this finding UUID was already used with other content", existing
+                    reason("this finding UUID was already used with other content"), existing
                 )
             return existing, False
         self._require_open(inspection)
         codes = {entry["code"] for entry in inspection.task.checklist}
         errors: dict[str, str] = {}
         if body["item_code"] not in codes:
-            errors["item_code"] = "is not an item of this task's checklist"
+            errors["item_code"] = reason("is not an item of this task's checklist")
         if not str(body["description"]).strip():
-            errors["description"] = "must not be empty: describe the problem found"
+            errors["description"] = reason("must not be empty: describe the problem found")
         hashes = [str(h).lower() for h in body.get("evidence") or []]
         attached = {e.sha256 for e in inspection.evidence}
         unknown = [h for h in hashes if h not in attached]
         if unknown:
-            errors["evidence"] = f"not attached to this inspection: {', '.join(unknown)}"
+            errors["evidence"] = reason(
+                "not attached to this inspection: ${files}", files=", ".join(unknown)
+            )
         if errors:
             raise InspectionValidationError(errors)
         finding = InspectionFinding(
@@ -388,17 +408,19 @@ class InspectionService:
             )
             if stored == wanted and inspection.refused_to_sign == refused:
                 return inspection
-            raise InspectionConflictError("the inspection is already signed", inspection)
+            raise InspectionConflictError(reason("the inspection is already signed"), inspection)
         self._require_open(inspection)
         errors: dict[str, str] = {}
         if not wanted[0]:
-            errors["signer_name"] = "must not be empty"
+            errors["signer_name"] = reason("must not be empty")
         if refused == (image is not None):
-            errors["image_sha256"] = "give the signature image, or refused: true, not both"
+            errors["image_sha256"] = reason("give the signature image, or refused: true, not both")
         elif image is not None and self.session.get(EvidenceFile, image) is None:
-            errors["image_sha256"] = "no uploaded evidence file has this SHA-256: upload it first"
+            errors["image_sha256"] = reason(
+                "no uploaded evidence file has this SHA-256: upload it first"
+            )
         elif image is not None and self.session.get(EvidenceFile, image).media_type != "image/png":
-            errors["image_sha256"] = "the signature must be a PNG image"
+            errors["image_sha256"] = reason("the signature must be a PNG image")
         if errors:
             raise InspectionValidationError(errors)
         inspection.signer_name, inspection.signer_role, inspection.signature_sha256 = wanted
@@ -419,23 +441,25 @@ class InspectionService:
         if inspection.status == InspectionStatus.FINISHED:
             if inspection.finish_digest == sent:
                 return inspection
-            raise InspectionConflictError("the inspection is already finished", inspection)
+            raise InspectionConflictError(reason("the inspection is already finished"), inspection)
         errors: dict[str, str] = {}
         result = InspectionResult(body["result"])
         missing = [
             e["code"] for e in inspection.task.checklist if e["code"] not in inspection.answers
         ]
         if missing:
-            errors["answers"] = f"unanswered checklist items: {', '.join(missing)}"
+            errors["answers"] = reason(
+                "unanswered checklist items: ${items}", items=", ".join(missing)
+            )
         if inspection.signed_at is None:
-            errors["signature"] = "the inspected party has not signed (or refused to sign)"
+            errors["signature"] = reason("the inspected party has not signed (or refused to sign)")
         due = body.get("rectification_due")
         if result == InspectionResult.RECTIFICATION_ORDERED and not due:
-            errors["rectification_due"] = "is required when rectification is ordered"
+            errors["rectification_due"] = reason("is required when rectification is ordered")
         if result != InspectionResult.NO_PROBLEM and not inspection.findings:
-            errors["result"] = "a problem result needs at least one finding"
+            errors["result"] = reason("a problem result needs at least one finding")
         if result == InspectionResult.NO_PROBLEM and inspection.findings:
-            errors["result"] = "findings were recorded: the result cannot be no_problem"
+            errors["result"] = reason("findings were recorded: the result cannot be no_problem")
         finished_at = parse_time(body["finished_at"], "finished_at")
         if errors:
             raise InspectionValidationError(errors)
@@ -513,7 +537,7 @@ class InspectionService:
     def acknowledge(self, inspection_uuid: uuid.UUID, note: str) -> FieldInspection:
         inspection = self.readable(inspection_uuid)
         if self.actor.role not in (Role.SUPERVISOR, Role.ADMIN):
-            raise InspectionNotFoundError("inspection")
+            raise InspectionNotFoundError(reason("inspection not found"))
         if inspection.flagged:
             inspection.flagged = False
             audit.record(

@@ -37,6 +37,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from enforcement.evidence.store import safe_display_name
 from enforcement.models import (
     FINAL_JOB_STATUSES,
     BackgroundJob,
@@ -49,6 +50,7 @@ from enforcement.models import (
     User,
     utcnow,
 )
+from enforcement.reasons import Reason, reason
 from enforcement.services import audit
 
 log = logging.getLogger(__name__)
@@ -68,8 +70,8 @@ class JobError(Exception):
 
 
 class JobNotFoundError(JobError, LookupError):
-    def __init__(self, what: str = "job") -> None:
-        super().__init__(f"{what} not found")
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or reason("job not found"))
 
 
 class JobPermissionError(JobError):
@@ -82,9 +84,11 @@ class JobValidationError(JobError, ValueError):
         self.errors = dict(errors)
 
 
-def _require_role(actor: User | None, action: str) -> User:
+def _require_role(actor: User | None, action: Reason) -> User:
     if actor is None or not actor.active or Role(actor.role) not in JOB_ROLES:
-        raise JobPermissionError(f"only a supervisor or an administrator may {action}")
+        raise JobPermissionError(
+            reason("only a supervisor or an administrator may ${action}", action=action)
+        )
     return actor
 
 
@@ -107,21 +111,23 @@ def _check_import(params: dict[str, Any], upload: tuple[str, bytes] | None) -> d
     errors: dict[str, str] = {}
     kind = str(params.get("kind") or "")
     if kind not in KINDS:
-        errors["kind"] = f"must be one of {', '.join(KINDS)}"
+        errors["kind"] = reason("must be one of ${choices}", choices=", ".join(KINDS))
     mapping = params.get("mapping") or None
     if mapping is not None and str(mapping) not in bundled_mappings():
-        errors["mapping"] = f"unknown mapping; expected one of {', '.join(bundled_mappings())}"
+        errors["mapping"] = reason(
+            "unknown mapping; expected one of ${choices}", choices=", ".join(bundled_mappings())
+        )
     crs = str(params.get("crs") or "wgs84").strip().lower()
     if crs not in CRS_CHOICES:
-        errors["crs"] = f"must be one of {', '.join(CRS_CHOICES)}"
+        errors["crs"] = reason("must be one of ${choices}", choices=", ".join(CRS_CHOICES))
     if upload is None or not upload[1]:
-        errors["file"] = "choose a non-empty file"
+        errors["file"] = reason("choose a non-empty file")
     else:
         name, data = upload
         if len(data) > MAX_UPLOAD_BYTES:
-            errors["file"] = f"at most {MAX_UPLOAD_BYTES // (1024 * 1024)} MB"
+            errors["file"] = reason("at most ${size} MB", size=MAX_UPLOAD_BYTES // (1024 * 1024))
         elif not name.lower().endswith(UPLOAD_SUFFIXES):
-            errors["file"] = f"must be one of {', '.join(UPLOAD_SUFFIXES)}"
+            errors["file"] = reason("must be one of ${choices}", choices=", ".join(UPLOAD_SUFFIXES))
     if errors:
         raise JobValidationError(errors)
     return {
@@ -140,25 +146,25 @@ def _check_draw(session: Session, actor: User, params: dict[str, Any]) -> tuple[
     plan_id = params.get("plan_id")
     plan = None
     if isinstance(plan_id, bool) or not isinstance(plan_id, int) or plan_id < 1:
-        errors["plan_id"] = "must be a plan id (a whole number from 1)"
+        errors["plan_id"] = reason("must be a plan id (a whole number from 1)")
     else:
         plan = session.get(SamplingPlan, plan_id)
         if plan is None:
-            errors["plan_id"] = "no such plan"
+            errors["plan_id"] = reason("no such plan")
     seed = params.get("seed")
     try:
         if not isinstance(seed, str) or not seed:
             raise ValueError
         bytes.fromhex(seed)
     except ValueError:
-        errors["seed"] = "must be the committed seed as hexadecimal"
+        errors["seed"] = reason("must be the committed seed as hexadecimal")
     public_value = params.get("public_value")
     if public_value is not None and not isinstance(public_value, str):
-        errors["public_value"] = "must be text or empty"
+        errors["public_value"] = reason("must be text or empty")
     if errors:
         raise JobValidationError(errors)
     if not in_department_scope(actor, plan.departments):  # type: ignore[union-attr]
-        raise JobPermissionError("the plan does not involve the user's department")
+        raise JobPermissionError(reason("the plan does not involve the user's department"))
     return {"plan_id": plan_id, "seed": seed, "public_value": public_value or None}, plan
 
 
@@ -174,12 +180,16 @@ def start(
     """Queue a job of ``kind`` for ``actor``; it is sent to the worker after commit."""
     from enforcement import outbox
 
-    _require_role(actor, "start a background job")
+    _require_role(actor, reason("start a background job"))
     try:
         kind = JobKind(kind)
     except ValueError:
         raise JobValidationError(
-            {"kind": f"must be one of {', '.join(k.value for k in JobKind)}"}
+            {
+                "kind": reason(
+                    "must be one of ${choices}", choices=", ".join(k.value for k in JobKind)
+                )
+            }
         ) from None
     params = dict(params or {})
     subject: Any = None
@@ -203,7 +213,8 @@ def start(
         updated_at=now,
     )
     if upload is not None and kind is JobKind.IMPORT:
-        job.input_name = Path(upload[0]).name[:255]
+        # A client's name, made harmless: no path, no NUL or control characters.
+        job.input_name = safe_display_name(upload[0], max_length=255)
         job.input_data = upload[1]
     session.add(job)
     session.flush()
@@ -224,7 +235,7 @@ def _parse_uuid(value: str | uuid_module.UUID) -> uuid_module.UUID:
 
 def get(session: Session, actor: User, job_uuid: str | uuid_module.UUID) -> BackgroundJob:
     """The job ``job_uuid`` if ``actor`` may see it (else JobNotFoundError)."""
-    _require_role(actor, "see background jobs")
+    _require_role(actor, reason("see background jobs"))
     job = session.scalars(
         select(BackgroundJob).where(BackgroundJob.uuid == _parse_uuid(job_uuid), _visible(actor))
     ).one_or_none()
@@ -235,7 +246,7 @@ def get(session: Session, actor: User, job_uuid: str | uuid_module.UUID) -> Back
 
 def recent(session: Session, actor: User, limit: int = 20) -> list[BackgroundJob]:
     """The newest jobs ``actor`` may see."""
-    _require_role(actor, "see background jobs")
+    _require_role(actor, reason("see background jobs"))
     return list(
         session.scalars(
             select(BackgroundJob)
@@ -484,7 +495,7 @@ def _run_draw(sessions: Callable[[], Any], job_uuid: str, clock: Callable[[], dt
         actor = session.get(User, job.created_by_id)
         plan = session.get(SamplingPlan, int(params["plan_id"]))
         if plan is None or actor is None:
-            raise JobValidationError({"plan_id": "no such plan"})
+            raise JobValidationError({"plan_id": reason("no such plan")})
         draw = DrawService(session, actor, clock).draw(
             plan, bytes.fromhex(str(params["seed"])), params.get("public_value")
         )

@@ -38,7 +38,8 @@ from enforcement.models import (
     User,
     utcnow,
 )
-from enforcement.services import audit
+from enforcement.reasons import Reason, reason
+from enforcement.services import audit, wire
 from enforcement.services.task_feed import note_task_changes
 from random_sampler import seeds
 from random_sampler.allocation import TIERS, PlanSpec
@@ -82,12 +83,12 @@ class PlanValidationError(PlanError, ValueError):
     def __init__(self, errors: Mapping[str, str]) -> None:
         self.errors = dict(errors)
         self.field = next(iter(self.errors))
-        super().__init__("; ".join(f"{field}: {reason}" for field, reason in self.errors.items()))
+        super().__init__(wire.errors_reason(self.errors))
 
 
 class PlanNotFoundError(PlanError, LookupError):
     def __init__(self, code: str) -> None:
-        super().__init__(f"no sampling plan with code {code!r}")
+        super().__init__(reason("no sampling plan with code '${code}'", code=code))
         self.code = code
 
 
@@ -95,11 +96,21 @@ class PermissionDeniedError(PlanError):
     """The acting user's role, department or inactive account does not allow the action."""
 
     def __init__(self, user: User, action: str, why: str | None = None) -> None:
-        allowed = " or ".join(sorted(role.value for role in GOVERNING_ROLES))
+        # ``action`` is a reason too ("approve a sampling plan"), translated where it is shown.
         if why is None:
-            why = "the account is inactive" if not user.active else f"it needs the role {allowed}"
+            why = (
+                reason("the account is inactive")
+                if not user.active
+                else reason("it needs the role admin or supervisor")
+            )
         super().__init__(
-            f"user {user.username} (role {Role(user.role).value}) may not {action}: {why}"
+            reason(
+                "user ${user} (role ${role}) may not ${action}: ${why}",
+                user=user.username,
+                role=Role(user.role).value,
+                action=action,
+                why=why,
+            )
         )
         self.user = user
         self.action = action
@@ -118,7 +129,7 @@ def require_governing_role(
         raise PermissionDeniedError(actor, action)
     if departments is not None and not in_department_scope(actor, departments):
         raise PermissionDeniedError(
-            actor, action, "the plan does not involve the user's department"
+            actor, action, reason("the plan does not involve the user's department")
         )
 
 
@@ -150,12 +161,12 @@ class PlanService:
         """A new draft plan. Required: code, title, year, items (item codes), jurisdictions
         (administrative division codes), tier_ratios ({"A": r, ..., "D": r}); the other
         ``FIELDS`` have defaults. Raises ``PlanValidationError`` naming every bad field."""
-        self._require_role("create a sampling plan")
+        self._require_role(reason("create a sampling plan"))
         _reject_unknown(fields)
         values = self._validate({**FIELDS, **fields}, plan=None)
         require_governing_role(
             self.actor,
-            "create a sampling plan",
+            reason("create a sampling plan"),
             {item.department for item in values["items"]},
         )
         now = self.clock()
@@ -168,14 +179,16 @@ class PlanService:
 
     def update(self, plan: SamplingPlan, **changes: Any) -> SamplingPlan:
         """Change fields of a draft plan; the audit row lists each change (from, to)."""
-        self._require_role("edit a sampling plan", plan)
+        self._require_role(reason("edit a sampling plan"), plan)
         _reject_unknown(changes)
         self._lock(plan)
         self._require_status(plan, "edit", PlanStatus.DRAFT)
         before = current_fields(plan)
         values = self._validate({**before, **changes}, plan=plan)
         require_governing_role(
-            self.actor, "edit a sampling plan", {item.department for item in values["items"]}
+            self.actor,
+            reason("edit a sampling plan"),
+            {item.department for item in values["items"]},
         )
         after = {name: _comparable(values, changes, name) for name in changes}
         changed = {
@@ -194,7 +207,7 @@ class PlanService:
 
     def approve(self, plan: SamplingPlan) -> SamplingPlan:
         """draft → approved. The plan is validated again (an item may have been retired)."""
-        self._require_role("approve a sampling plan", plan)
+        self._require_role(reason("approve a sampling plan"), plan)
         self._lock(plan)
         self._require_status(plan, "approve", PlanStatus.DRAFT)
         self._validate(current_fields(plan), plan=plan)
@@ -217,7 +230,7 @@ class PlanService:
         lottery draw, a randomness beacon pulse) the draw will mix in; it cannot be chosen
         later, so whoever knows the seed still cannot predict or steer the draw.
         """
-        self._require_role("commit the seed of a sampling plan", plan)
+        self._require_role(reason("commit the seed of a sampling plan"), plan)
         self._lock(plan)
         self._require_status(plan, "commit a seed", PlanStatus.APPROVED)
         clean = self._validate_commitment(commitment, plan)
@@ -233,35 +246,42 @@ class PlanService:
         audit.record(self.session, self.actor, "plan.commit_seed", plan, details, at=now)
         return plan
 
-    def redraw(self, plan: SamplingPlan, reason: str, *, code: str | None = None) -> SamplingPlan:
+    def redraw(self, plan: SamplingPlan, why: str, *, code: str | None = None) -> SamplingPlan:
         """A new draft copying ``plan`` that supersedes it, with the reason recorded.
 
         Allowed once the seed is committed (committed, drawn or published); the old plan is
         left as it is. ``code`` defaults to the first free "<original code>-R<n>".
         """
-        self._require_role("redraw a sampling plan", plan)
+        self._require_role(reason("redraw a sampling plan"), plan)
         self._lock(plan)
         allowed = (PlanStatus.SEED_COMMITTED, PlanStatus.DRAWN, PlanStatus.PUBLISHED)
         if plan.status not in allowed:
             raise PlanStateError(
-                f"plan {plan.code} is {plan.status.value}: a redraw needs status "
-                f"{_names(allowed)} (edit a draft, or redraw once the seed is committed)",
+                reason(
+                    "plan ${plan} is ${status}: a redraw needs status seed_committed, drawn or "
+                    "published (edit a draft, or redraw once the seed is committed)",
+                    plan=plan.code,
+                    status=plan.status.value,
+                ),
                 plan.status,
                 allowed,
             )
         if plan.superseded_by is not None:
             raise PlanStateError(
-                f"plan {plan.code} is already superseded by {plan.superseded_by.code}; "
-                "redraw that plan instead",
+                reason(
+                    "plan ${plan} is already superseded by ${newer}; redraw that plan instead",
+                    plan=plan.code,
+                    newer=plan.superseded_by.code,
+                ),
                 plan.status,
                 allowed,
             )
         errors = {}
-        reason = reason.strip() if isinstance(reason, str) else ""
-        if not reason:
-            errors["reason"] = "must not be empty: say why the plan is redrawn"
-        elif len(reason) > MAX_REASON:
-            errors["reason"] = f"must be at most {MAX_REASON} characters"
+        why = why.strip() if isinstance(why, str) else ""
+        if not why:
+            errors["reason"] = reason("must not be empty: say why the plan is redrawn")
+        elif len(why) > MAX_REASON:
+            errors["reason"] = reason("must be at most ${limit} characters", limit=MAX_REASON)
         fields = {**current_fields(plan), "code": code or self._redraw_code(plan)}
         try:
             values = self._validate(fields, plan=None)
@@ -275,7 +295,7 @@ class PlanService:
             created_by=self.actor,
             created_at=now,
             supersedes=plan,
-            redraw_reason=reason,
+            redraw_reason=why,
         )
         _apply(new, values)
         self.session.add(new)
@@ -286,7 +306,7 @@ class PlanService:
             self.actor,
             "plan.redraw",
             plan,
-            {"new_plan": new.code, "reason": reason},
+            {"new_plan": new.code, "reason": why},
             at=now,
         )
         audit.record(
@@ -294,7 +314,7 @@ class PlanService:
             self.actor,
             "plan.create",
             new,
-            {"code": new.code, "supersedes": plan.code, "reason": reason},
+            {"code": new.code, "supersedes": plan.code, "reason": why},
             at=now,
         )
         return new
@@ -335,22 +355,22 @@ class PlanService:
         if plan.status in FROZEN_STATUSES:
             raise PlanImmutableError(plan, plan.status)
         if plan.status is not expected:
-            raise PlanStateError(
-                f"plan {plan.code} is {plan.status.value}: {action} needs status {expected.value}",
-                plan.status,
-                (expected,),
-            )
+            raise PlanStateError(_status_refusal(plan, action, expected), plan.status, (expected,))
 
     def _validate_commitment(self, commitment: object, plan: SamplingPlan) -> str:
         if not isinstance(commitment, str):
-            raise PlanValidationError({"commitment": "must be a hexadecimal string"})
+            raise PlanValidationError({"commitment": reason("must be a hexadecimal string")})
         clean = commitment.strip().lower()
         if not _SHA256_HEX.match(clean):
             raise PlanValidationError(
-                {"commitment": "must be 64 hexadecimal digits (the SHA-256 of the secret seed)"}
+                {
+                    "commitment": reason(
+                        "must be 64 hexadecimal digits (the SHA-256 of the secret seed)"
+                    )
+                }
             )
         if clean == _EMPTY_SEED_COMMITMENT:
-            raise PlanValidationError({"commitment": "is the SHA-256 of an empty seed"})
+            raise PlanValidationError({"commitment": reason("is the SHA-256 of an empty seed")})
         other = self.session.scalar(
             select(SamplingPlan.code).where(
                 SamplingPlan.seed_commitment == clean, SamplingPlan.id != plan.id
@@ -359,8 +379,10 @@ class PlanService:
         if other is not None:
             raise PlanValidationError(
                 {
-                    "commitment": f"already used by plan {other}; every plan needs a fresh "
-                    "secret seed"
+                    "commitment": reason(
+                        "already used by plan ${plan}; every plan needs a fresh secret seed",
+                        plan=other,
+                    )
                 }
             )
         return clean
@@ -403,40 +425,45 @@ class PlanService:
         }
         for name, check in checks.items():
             if name in REQUIRED and fields.get(name) is None:
-                errors[name] = "is required"
+                errors[name] = reason("is required")
                 continue
             try:
                 values[name] = check(fields[name])
             except _InvalidFieldError as exc:
-                errors[name] = str(exc)
+                errors[name] = exc.reason
         due = values.get("due_date")
         year = values.get("year")
         if due is not None and year is not None and due < dt.date(year, 1, 1):
-            errors["due_date"] = f"{due.isoformat()} is before the plan's year {year}"
+            errors["due_date"] = reason(
+                "${date} is before the plan's year ${year}", date=due.isoformat(), year=year
+            )
         if errors:
             raise PlanValidationError(errors)
         return values
 
     def _check_code(self, value: Any, plan: SamplingPlan | None) -> str:
         if not isinstance(value, str) or not value.strip():
-            raise _InvalidFieldError("must not be empty")
+            raise _InvalidFieldError(reason("must not be empty"))
         code = value.strip()
         if len(code) > 64:
-            raise _InvalidFieldError("must be at most 64 characters")
+            raise _InvalidFieldError(reason("must be at most ${limit} characters", limit=64))
         if not _CODE.match(code):
             raise _InvalidFieldError(
-                f"{code!r} may contain only letters, digits, '.', '_' and '-', "
-                "starting with a letter or digit"
+                reason(
+                    "'${code}' may contain only letters, digits, '.', '_' and '-', "
+                    "starting with a letter or digit",
+                    code=code,
+                )
             )
         query = select(SamplingPlan.id).where(SamplingPlan.code == code)
         if plan is not None:
             query = query.where(SamplingPlan.id != plan.id)
         if self.session.scalar(query) is not None:
-            raise _InvalidFieldError(f"{code!r} is already used by another plan")
+            raise _InvalidFieldError(reason("'${code}' is already used by another plan", code=code))
         return code
 
     def _check_items(self, value: Any) -> list[InspectionItem]:
-        codes = _code_list(value, "item code")
+        codes = _code_list(value, "items")
         found = {
             item.code: item
             for item in self.session.scalars(
@@ -445,14 +472,18 @@ class PlanService:
         }
         unknown = [code for code in codes if code not in found]
         if unknown:
-            raise _InvalidFieldError(f"not on the inspection item list: {', '.join(unknown)}")
+            raise _InvalidFieldError(
+                reason("not on the inspection item list: ${codes}", codes=", ".join(unknown))
+            )
         inactive = [code for code in codes if not found[code].active]
         if inactive:
-            raise _InvalidFieldError(f"inactive items cannot be planned: {', '.join(inactive)}")
+            raise _InvalidFieldError(
+                reason("inactive items cannot be planned: ${codes}", codes=", ".join(inactive))
+            )
         return [found[code] for code in codes]
 
     def _check_jurisdictions(self, value: Any) -> list[int]:
-        adcodes = _code_list(value, "administrative division code")
+        adcodes = _code_list(value, "jurisdictions")
         found: dict[str, int] = dict(
             self.session.execute(
                 select(Jurisdiction.adcode, Jurisdiction.id).where(Jurisdiction.adcode.in_(adcodes))
@@ -460,7 +491,9 @@ class PlanService:
         )
         unknown = [adcode for adcode in adcodes if adcode not in found]
         if unknown:
-            raise _InvalidFieldError(f"unknown administrative division codes: {', '.join(unknown)}")
+            raise _InvalidFieldError(
+                reason("unknown administrative division codes: ${codes}", codes=", ".join(unknown))
+            )
         return [found[adcode] for adcode in adcodes]
 
 
@@ -590,11 +623,17 @@ def plan_summary(plan: SamplingPlan) -> dict[str, Any]:
 class _InvalidFieldError(ValueError):
     """A field's value is invalid; the message is the reason (the field name is added)."""
 
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.reason = why
+
 
 def _reject_unknown(fields: Mapping[str, Any]) -> None:
     unknown = sorted(set(fields) - set(FIELDS))
     if unknown:
-        raise PlanValidationError(dict.fromkeys(unknown, "is not a field of a sampling plan"))
+        raise PlanValidationError(
+            dict.fromkeys(unknown, reason("is not a field of a sampling plan"))
+        )
 
 
 def _apply(plan: SamplingPlan, values: Mapping[str, Any]) -> None:
@@ -612,7 +651,7 @@ def _comparable(values: Mapping[str, Any], changes: Mapping[str, Any], name: str
     if name == "items":
         return [item.code for item in values[name]]
     if name == "jurisdictions":
-        return _code_list(changes[name], "administrative division code")  # valid by now
+        return _code_list(changes[name], "jurisdictions")  # valid by now
     return values[name]
 
 
@@ -641,8 +680,14 @@ def _adcodes(plan: SamplingPlan) -> list[str]:
     return [found.get(i, f"#{i}") for i in plan.jurisdiction_ids]
 
 
-def _names(statuses: Iterable[PlanStatus]) -> str:
-    return " or ".join(status.value for status in statuses)
+def _status_refusal(plan: SamplingPlan, action: str, expected: PlanStatus) -> Reason:
+    """Why ``action`` is refused in the plan's status (one message per action)."""
+    values = {"plan": plan.code, "status": plan.status.value, "expected": expected.value}
+    if action == "edit":
+        return reason("plan ${plan} is ${status}: edit needs status ${expected}", **values)
+    if action == "approve":
+        return reason("plan ${plan} is ${status}: approve needs status ${expected}", **values)
+    return reason("plan ${plan} is ${status}: commit a seed needs status ${expected}", **values)
 
 
 def _optional(value: Any, check: Callable[[Any], Any]) -> Any:
@@ -651,29 +696,33 @@ def _optional(value: Any, check: Callable[[Any], Any]) -> Any:
 
 def _check_int(value: Any, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise _InvalidFieldError(f"must be a whole number, not {value!r}")
+        raise _InvalidFieldError(reason("must be a whole number, not ${value}", value=repr(value)))
     if not low <= value <= high:
-        raise _InvalidFieldError(f"must be between {low} and {high}, not {value}")
+        raise _InvalidFieldError(
+            reason(
+                "must be between ${low} and ${high}, not ${value}", low=low, high=high, value=value
+            )
+        )
     return int(value)
 
 
 def _check_bool(value: Any) -> bool:
     if not isinstance(value, bool):
-        raise _InvalidFieldError(f"must be true or false, not {value!r}")
+        raise _InvalidFieldError(reason("must be true or false, not ${value}", value=repr(value)))
     return value
 
 
 def _check_title(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise _InvalidFieldError("must not be empty")
+        raise _InvalidFieldError(reason("must not be empty"))
     if len(value.strip()) > 300:
-        raise _InvalidFieldError("must be at most 300 characters")
+        raise _InvalidFieldError(reason("must be at most ${limit} characters", limit=300))
     return value.strip()
 
 
 def _check_date(value: Any) -> dt.date:
     if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
-        raise _InvalidFieldError(f"must be a calendar date, not {value!r}")
+        raise _InvalidFieldError(reason("must be a calendar date, not ${value}", value=repr(value)))
     return value
 
 
@@ -682,20 +731,36 @@ def _check_method(value: Any) -> SamplingMethod:
         return SamplingMethod(value)
     except ValueError:
         allowed = ", ".join(m.value for m in SamplingMethod)
-        raise _InvalidFieldError(f"must be one of {allowed}, not {value!r}") from None
+        raise _InvalidFieldError(
+            reason("must be one of ${choices}, not ${value}", choices=allowed, value=repr(value))
+        ) from None
 
 
-def _code_list(value: Any, what: str) -> list[str]:
+def _code_list(value: Any, field: str) -> list[str]:
+    """The codes of ``field`` ("items": item codes, "jurisdictions": division codes)."""
+    items = field == "items"
     if isinstance(value, str) or not isinstance(value, Sequence):
-        raise _InvalidFieldError(f"must be a list of {what}s")
+        raise _InvalidFieldError(
+            reason("must be a list of item codes")
+            if items
+            else reason("must be a list of administrative division codes")
+        )
     codes: list[str] = []
     for code in value:
         if not isinstance(code, str) or not code.strip():
-            raise _InvalidFieldError(f"{code!r} is not a {what}")
+            raise _InvalidFieldError(
+                reason("${code} is not an item code", code=repr(code))
+                if items
+                else reason("${code} is not an administrative division code", code=repr(code))
+            )
         if code.strip() not in codes:
             codes.append(code.strip())
     if not codes:
-        raise _InvalidFieldError(f"must name at least one {what}")
+        raise _InvalidFieldError(
+            reason("must name at least one item code")
+            if items
+            else reason("must name at least one administrative division code")
+        )
     return codes
 
 
@@ -703,51 +768,71 @@ def _check_source(value: Any) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise PlanValidationError({"public_value_source": "must be text"})
+        raise PlanValidationError({"public_value_source": reason("must be text")})
     source = value.strip()
     if not source:
         return None
     if len(source) > 300:
-        raise PlanValidationError({"public_value_source": "must be at most 300 characters"})
+        raise PlanValidationError(
+            {"public_value_source": reason("must be at most ${limit} characters", limit=300)}
+        )
     return source
 
 
 def _check_ratios(value: Any) -> dict[str, float]:
     if not isinstance(value, Mapping):
-        raise _InvalidFieldError('must map each tier A..D to a ratio, e.g. {"A": 0.03, ...}')
+        raise _InvalidFieldError(
+            reason('must map each tier A..D to a ratio, e.g. {"A": 0.03, ...}')
+        )
     ratios = {str(key).strip().upper(): ratio for key, ratio in value.items()}
     unknown = sorted(set(ratios) - set(TIERS))
     if unknown:
-        raise _InvalidFieldError(f"unknown tiers {', '.join(unknown)} (tiers are A, B, C, D)")
+        raise _InvalidFieldError(
+            reason("unknown tiers ${tiers} (tiers are A, B, C, D)", tiers=", ".join(unknown))
+        )
     missing = [tier for tier in TIERS if tier not in ratios]
     if missing:
-        raise _InvalidFieldError(f"missing a ratio for tier {', '.join(missing)}")
+        raise _InvalidFieldError(
+            reason("missing a ratio for tier ${tiers}", tiers=", ".join(missing))
+        )
     clean = {}
     for tier in TIERS:
         ratio = ratios[tier]
         if isinstance(ratio, bool) or not isinstance(ratio, numbers.Real):
-            raise _InvalidFieldError(f"tier {tier}: {ratio!r} is not a number")
+            raise _InvalidFieldError(
+                reason("tier ${tier}: ${ratio} is not a number", tier=tier, ratio=repr(ratio))
+            )
         if not math.isfinite(ratio) or not 0.0 <= ratio <= 1.0:
-            raise _InvalidFieldError(f"tier {tier}: {ratio} is not between 0 and 1")
+            raise _InvalidFieldError(
+                reason("tier ${tier}: ${ratio} is not between 0 and 1", tier=tier, ratio=ratio)
+            )
         clean[tier] = float(ratio)
     if not any(clean.values()):
-        raise _InvalidFieldError("at least one tier needs a ratio above 0")
+        raise _InvalidFieldError(reason("at least one tier needs a ratio above 0"))
     return clean
 
 
 def _check_strata(value: Any) -> list[str]:
     if isinstance(value, str) or not isinstance(value, Sequence):
-        raise _InvalidFieldError(f"must be a list of keys from {', '.join(STRATA_KEYS)}")
+        raise _InvalidFieldError(
+            reason("must be a list of keys from ${keys}", keys=", ".join(STRATA_KEYS))
+        )
     keys = list(value)
     unknown = [key for key in keys if key not in STRATA_KEYS]
     if unknown:
         raise _InvalidFieldError(
-            f"unknown keys {', '.join(map(str, unknown))} (known: {', '.join(STRATA_KEYS)})"
+            reason(
+                "unknown keys ${keys} (known: ${known})",
+                keys=", ".join(map(str, unknown)),
+                known=", ".join(STRATA_KEYS),
+            )
         )
     if len(set(keys)) != len(keys):
-        raise _InvalidFieldError("a key is listed twice")
+        raise _InvalidFieldError(reason("a key is listed twice"))
     if "tier" not in keys:
-        raise _InvalidFieldError("must include 'tier': the ratios are set per credit-risk tier")
+        raise _InvalidFieldError(
+            reason("must include 'tier': the ratios are set per credit-risk tier")
+        )
     return keys
 
 

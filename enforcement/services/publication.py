@@ -42,6 +42,7 @@ from enforcement.models import (
     User,
     utcnow,
 )
+from enforcement.reasons import reason
 from enforcement.services import audit
 from enforcement.services.plans import (
     current_fields,
@@ -106,13 +107,17 @@ class PublicationService:
         Raises ``PermissionDeniedError`` (role) and ``PlanStateError`` (status, or a candidate
         snapshot that no longer matches the draw). A refused publication writes nothing.
         """
-        require_governing_role(self.actor, "publish a sampling plan", plan.departments)
+        require_governing_role(self.actor, reason("publish a sampling plan"), plan.departments)
         self.session.flush()
         self.session.refresh(plan, with_for_update=True)  # concurrent publications serialise
         if plan.status is not PlanStatus.DRAWN or plan.draw is None:
             raise PlanStateError(
-                f"plan {plan.code} is {plan.status.value}: publishing needs status "
-                f"{PlanStatus.DRAWN.value}",
+                reason(
+                    "plan ${code} is ${status}: publishing needs status ${needed}",
+                    code=plan.code,
+                    status=plan.status.value,
+                    needed=PlanStatus.DRAWN.value,
+                ),
                 plan.status,
                 (PlanStatus.DRAWN,),
             )
@@ -146,7 +151,11 @@ def published_bundle(session: Session, plan: SamplingPlan) -> dict[str, Any]:
     ``publish`` returned (anyone may fetch it; it holds no personal data)."""
     if plan.status is not PlanStatus.PUBLISHED or plan.draw is None or plan.published_at is None:
         raise PlanStateError(
-            f"plan {plan.code} is {plan.status.value}: only a published plan has a bundle",
+            reason(
+                "plan ${code} is ${status}: only a published plan has a bundle",
+                code=plan.code,
+                status=plan.status.value,
+            ),
             plan.status,
             (PlanStatus.PUBLISHED,),
         )
@@ -162,15 +171,22 @@ def _bundle(session: Session, plan: SamplingPlan, draw: Draw) -> dict[str, Any]:
     seed = bytes.fromhex(plan.revealed_seed or "")
     if draw.snapshot_sha256 is None:
         raise PlanStateError(
-            f"plan {plan.code}: its draw kept no candidate snapshot, so no bundle can be built",
+            reason(
+                "plan ${code}: its draw kept no candidate snapshot, so no bundle can be built",
+                code=plan.code,
+            ),
             plan.status,
         )
     snapshot = load_snapshot(session, draw.snapshot_sha256)
     targets, inspectors = snapshot.targets, snapshot.inspectors
     if snapshot_hash(targets, inspectors) != draw.snapshot_hash:
         raise PlanStateError(
-            f"plan {plan.code}: the stored candidate snapshot does not hash to the draw's "
-            f"{draw.snapshot_hash}, so the bundle cannot be built",
+            reason(
+                "plan ${code}: the stored candidate snapshot does not hash to the draw's "
+                "${hash}, so the bundle cannot be built",
+                code=plan.code,
+                hash=draw.snapshot_hash,
+            ),
             plan.status,
         )
     public_inspectors = _pseudonymised(inspectors)
@@ -275,8 +291,11 @@ def _check_same_as_stored(
     )
     if not same:
         raise PlanStateError(
-            f"plan {plan.code}: re-running the draw from the stored snapshot does not give "
-            "the stored tasks, so the bundle cannot be built",
+            reason(
+                "plan ${code}: re-running the draw from the stored snapshot does not give "
+                "the stored tasks, so the bundle cannot be built",
+                code=plan.code,
+            ),
             plan.status,
         )
 
@@ -375,20 +394,28 @@ def verify_bundle(bundle: Mapping[str, Any]) -> str | None:
     try:
         return _verify(bundle)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        return f"bundle is malformed: {type(exc).__name__}: {exc}"
+        return reason("bundle is malformed: ${error}", error=f"{type(exc).__name__}: {exc}")
 
 
 def _verify(bundle: Mapping[str, Any]) -> str | None:
     if bundle.get("format") != BUNDLE_FORMAT:
-        return f"format differs: {bundle.get('format')!r} != {BUNDLE_FORMAT!r}"
+        return reason(
+            "format differs: ${bundle} != ${rerun}",
+            bundle=repr(bundle.get("format")),
+            rerun=repr(BUNDLE_FORMAT),
+        )
     if bundle.get("algorithm_version") != seeds.ALGORITHM_VERSION:
-        return (
-            f"algorithm version differs: {bundle.get('algorithm_version')!r} != "
-            f"{seeds.ALGORITHM_VERSION!r}"
+        return reason(
+            "algorithm version differs: ${bundle} != ${rerun}",
+            bundle=repr(bundle.get("algorithm_version")),
+            rerun=repr(seeds.ALGORITHM_VERSION),
         )
     seed = bytes.fromhex(bundle["seed"])
     if not seeds.verify_commitment(seed, bundle["seed_commitment"]):
-        return f"seed does not match the commitment: sha256(seed) = {seeds.commit(seed)}"
+        return reason(
+            "seed does not match the commitment: sha256(seed) = ${digest}",
+            digest=seeds.commit(seed),
+        )
 
     plan = bundle["plan"]
     targets, inspectors = snapshot_arrays(bundle)
@@ -397,8 +424,12 @@ def _verify(bundle: Mapping[str, Any]) -> str | None:
         digests = [*targets.digests, *inspectors.digests]
         for stored, line in zip(bundle.get("snapshot_digests") or [], digests, strict=False):
             if stored != line:
-                return f"snapshot hash differs: field {line.split(':', 1)[0]}"
-        return f"snapshot hash differs: {bundle['snapshot_hash']} != {recomputed}"
+                return reason("snapshot hash differs: field ${field}", field=line.split(":", 1)[0])
+        return reason(
+            "snapshot hash differs: ${bundle} != ${rerun}",
+            bundle=bundle["snapshot_hash"],
+            rerun=recomputed,
+        )
 
     spec = PlanSpec(
         tier_ratio=tuple(float(plan["tier_ratios"][tier]) for tier in TIERS),  # type: ignore[arg-type]
@@ -423,17 +454,28 @@ def _first_difference(
     stored: Mapping[str, Any], computed: Mapping[str, Any], report: Any
 ) -> str | None:
     for key, what in (
-        ("drawn", "drawn target"),
-        ("drawn_by_coverage", "coverage flag of drawn target"),
-        ("alternates", "alternate"),
-        ("teams", "team of drawn target"),
+        ("drawn", reason("drawn target")),
+        ("drawn_by_coverage", reason("coverage flag of drawn target")),
+        ("alternates", reason("alternate")),
+        ("teams", reason("team of drawn target")),
     ):
         mine, theirs = stored[key], computed[key]
         if len(mine) != len(theirs):
-            return f"number of {what}s differs: {len(mine)} != {len(theirs)}"
+            return reason(
+                "number of entries differs (${what}): ${bundle} != ${rerun}",
+                what=what,
+                bundle=len(mine),
+                rerun=len(theirs),
+            )
         for i, (a, b) in enumerate(zip(mine, theirs, strict=True), start=1):
             if a != b:
-                return f"{what} #{i} differs: {_show(a)} != {_show(b)}"
+                return reason(
+                    "${what} #${index} differs: ${bundle} != ${rerun}",
+                    what=what,
+                    index=i,
+                    bundle=_show(a),
+                    rerun=_show(b),
+                )
     return _report_difference("report", stored["report"], report)
 
 
@@ -441,7 +483,9 @@ def _report_difference(path: str, a: Any, b: Any) -> str | None:
     if isinstance(a, dict) and isinstance(b, dict):
         for key in sorted(set(a) | set(b)):
             if key not in a or key not in b:
-                return f"{path}.{key} differs: only in the {'bundle' if key in a else 'rerun'}"
+                if key in a:
+                    return reason("${path} differs: only in the bundle", path=f"{path}.{key}")
+                return reason("${path} differs: only in the rerun", path=f"{path}.{key}")
             found = _report_difference(f"{path}.{key}", a[key], b[key])
             if found:
                 return found
@@ -452,7 +496,11 @@ def _report_difference(path: str, a: Any, b: Any) -> str | None:
             if found:
                 return found
         return None
-    return None if a == b else f"{path} differs: {_show(a)} != {_show(b)}"
+    if a == b:
+        return None
+    return reason(
+        "${path} differs: ${bundle} != ${rerun}", path=path, bundle=_show(a), rerun=_show(b)
+    )
 
 
 def _show(value: Any) -> str:

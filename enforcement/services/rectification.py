@@ -36,6 +36,7 @@ from enforcement.models import (
     User,
     utcnow,
 )
+from enforcement.reasons import reason
 from enforcement.services import audit
 from enforcement.services.clocks import (
     end_of_date,
@@ -54,6 +55,15 @@ WARN_WORKING_DAYS = 2
 REINSPECTION_WORKING_DAYS = 10
 MAX_NOTE_LENGTH = 2000
 OPEN_STATUSES = (RectificationStatus.OPEN, RectificationStatus.OVERDUE)
+
+
+#: How the refusals name an order's status.
+_STATUS_LABELS = {
+    RectificationStatus.OPEN: reason("open for rectification"),
+    RectificationStatus.RECTIFIED: reason("reported as rectified"),
+    RectificationStatus.OVERDUE: reason("past its deadline without a report"),
+    RectificationStatus.REINSPECTED: reason("closed after the re-inspection"),
+}
 
 
 class RectificationError(Exception):
@@ -98,9 +108,11 @@ def order_rectification(
     if existing is not None:
         return existing
     if inspection.result != InspectionResult.RECTIFICATION_ORDERED:
-        raise RectificationStateError("only an inspection that ordered rectification has one")
+        raise RectificationStateError(
+            reason("only an inspection that ordered rectification has one")
+        )
     if inspection.rectification_due is None:
-        raise RectificationValidationError({"rectification_due": "required"})
+        raise RectificationValidationError({"rectification_due": reason("required")})
     now = now or utcnow()
     task = session.get_one(InspectionTask, inspection.task_id)
     order = RectificationOrder(
@@ -164,7 +176,7 @@ def get_order(session: Session, actor: User, order_id: int) -> RectificationOrde
     """An order the actor may see (its enterprise, its department, its team, an admin)."""
     order = session.get(RectificationOrder, order_id)
     if order is None or not _may_see(actor, order):
-        raise RectificationNotFoundError(f"no rectification order {order_id}")
+        raise RectificationNotFoundError(reason("no rectification order ${id}", id=order_id))
     return order
 
 
@@ -183,7 +195,9 @@ def list_orders(
             query = query.where(RectificationOrder.status == RectificationStatus(status))
         except ValueError:
             choices = ", ".join(s.value for s in RectificationStatus)
-            raise RectificationValidationError({"status": f"one of {choices}"}) from None
+            raise RectificationValidationError(
+                {"status": reason("must be one of ${choices}", choices=choices)}
+            ) from None
     role = Role(actor.role)
     if role is Role.ENTERPRISE:
         if actor.enterprise_id is None:
@@ -215,16 +229,25 @@ def report_rectified(
     re-inspection is scheduled. A second report is refused (409)."""
     order = get_order(session, actor, order_id)
     if Role(actor.role) not in (Role.ENTERPRISE, Role.INSPECTOR, Role.ADMIN):
-        raise RectificationPermissionError("only the enterprise or an inspector reports this")
+        raise RectificationPermissionError(
+            reason("only the enterprise or an inspector reports this")
+        )
     note = (note or "").strip()
     if not note:
-        raise RectificationValidationError({"note": "required: say what was rectified"})
+        raise RectificationValidationError({"note": reason("required: say what was rectified")})
     if len(note) > MAX_NOTE_LENGTH:
-        raise RectificationValidationError({"note": f"at most {MAX_NOTE_LENGTH} characters"})
+        raise RectificationValidationError(
+            {"note": reason("must be at most ${limit} characters", limit=MAX_NOTE_LENGTH)}
+        )
     # Lock the order: two reports at once must not both pass the status check.
     session.refresh(order, with_for_update=True)
     if order.status not in OPEN_STATUSES:
-        raise RectificationStateError(f"the order is already {order.status.value}")
+        raise RectificationStateError(
+            reason(
+                "the order is already ${status}",
+                status=_STATUS_LABELS[RectificationStatus(order.status)],
+            )
+        )
     now = clock()
     was = order.status
     order.status = RectificationStatus.RECTIFIED

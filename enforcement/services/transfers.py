@@ -85,7 +85,9 @@ from enforcement.models import (
     User,
     utcnow,
 )
+from enforcement.reasons import Reason, reason
 from enforcement.services import audit, clocks
+from enforcement.services.cases import CASE_STATUS_REASONS, listing
 from enforcement.services.wire import iso_utc
 from enforcement.transfer_package import PackageResult, build_package, format_quantity
 
@@ -124,6 +126,36 @@ MAX_QUANTITY = Decimal("1e11")
 DECIDING_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
 TRACKING_ROLES = frozenset({Role.LIAISON, Role.ADMIN})
 
+#: How the refusals name a transfer's status (one meaning each across the catalogue).
+_STATUS_REASONS: dict[TransferStatus, Reason] = {
+    TransferStatus.REPORTED: reason("reported to the head for approval"),
+    TransferStatus.REJECTED: reason("transfer rejected by the head"),
+    TransferStatus.APPROVED: reason("transfer approved"),
+    TransferStatus.SENT: reason("sent to public security"),
+    TransferStatus.RECEIVED: reason("received by public security"),
+    TransferStatus.FILED: reason("filed by public security"),
+    TransferStatus.NOT_FILED: reason("not filed by public security"),
+    TransferStatus.RECONSIDERATION: reason("reconsideration of the non-filing requested"),
+    TransferStatus.UPHELD: reason("non-filing upheld on reconsideration"),
+    TransferStatus.SUPERVISION: reason("filing supervision requested"),
+    TransferStatus.CLOSED: reason("transfer closed"),
+}
+# The steps, as the refusals name them (also where a ``reason`` argument hides the function).
+_REPORT = reason("report a transfer")
+_DECIDE = reason("decide on a transfer")
+_SEND = reason("record the sending of a transfer")
+_RECEIVE = reason("record the receipt of a transfer")
+_POLICE = reason("record public security's decision")
+_RECONSIDER = reason("request the reconsideration of a non-filing")
+_RECONSIDERED = reason("record the reconsideration's outcome")
+_SUPERVISE = reason("request the procuratorate's supervision")
+_SUPERVISED = reason("record the supervision's outcome")
+_CLOSE = reason("close a transfer")
+_EXPORT = reason("export a transfer package")
+_DESK = reason("list the bureau's transfers")
+_APPROVE_OR_REJECT = reason("must be approve or reject")
+_REJECTION_REASON = reason("is required when the transfer is rejected (不批准的理由记录在案)")
+
 
 # ---------------------------------------------------------------------- errors
 
@@ -138,6 +170,10 @@ class TransferNotFoundError(TransferError, LookupError):
 
 class TransferPermissionError(TransferError):
     """The user's role or department does not allow this."""
+
+
+class TransferHiddenError(TransferNotFoundError, TransferPermissionError):
+    """A case of another department: answered exactly like a case that does not exist."""
 
 
 class TransferValidationError(TransferError, ValueError):
@@ -369,31 +405,31 @@ def _text(
 ) -> str:
     value = body.get(field)
     if value is not None and not isinstance(value, str):
-        errors[field] = "must be text"
+        errors[field] = reason("must be text")
         return ""
     text = (value or "").strip()
     if required and not text:
-        errors[field] = "is required and must not be blank"
+        errors[field] = reason("is required and must not be blank")
     elif len(text) > limit:
-        errors[field] = f"must be at most {limit} characters"
+        errors[field] = reason("must be at most ${limit} characters", limit=limit)
     return text
 
 
 def _quantity(value: Any, field: str, errors: dict[str, str]) -> Decimal:
     if isinstance(value, bool) or value is None:
-        errors[field] = "is required: a number of units"
+        errors[field] = reason("is required: a number of units")
         return Decimal(0)
     try:
         number = Decimal(str(value))
     except (InvalidOperation, ValueError):
-        errors[field] = "must be a number"
+        errors[field] = reason("must be a number")
         return Decimal(0)
     if not number.is_finite() or number < 0:
-        errors[field] = "must be zero or more"
+        errors[field] = reason("must be zero or more")
     elif number >= MAX_QUANTITY:
-        errors[field] = "is too large"
+        errors[field] = reason("is too large")
     elif number != number.quantize(Decimal("0.001")):
-        errors[field] = "has more than three decimals"
+        errors[field] = reason("has more than three decimals")
     return number if number.is_finite() else Decimal(0)
 
 
@@ -436,7 +472,7 @@ class TransferService:
 
     def _active(self) -> None:
         if self.actor is not None and not self.actor.active:
-            raise TransferPermissionError("the account is not active")
+            raise TransferPermissionError(reason("the account is not active"))
 
     def may_decide(self, case: PenaltyCase) -> bool:
         """Supervisors of the case's department (a supervisor without a department works
@@ -457,30 +493,46 @@ class TransferService:
     def may_read(self, case: PenaltyCase) -> bool:
         return self.may_track() or self.may_decide(case)
 
-    def _require_decider(self, case: PenaltyCase, action: str) -> None:
+    def _require_decider(self, case: PenaltyCase | None, action: Reason) -> None:
         self._active()
-        if not self.may_decide(case):
+        if case is None or not self.may_decide(case):
             raise TransferPermissionError(
-                f"only supervisors of the case's department (or an admin) may {action}"
+                reason(
+                    "only supervisors of the case's department (or an admin) may ${action}",
+                    action=action,
+                )
             )
 
-    def _require_tracker(self, action: str) -> None:
+    def _deciding_case(self, case_id: int, action: Reason) -> PenaltyCase:
+        """The case, for a decider; the role is judged before loading and another
+        department's case is answered like a missing one (nothing tells it exists)."""
+        self._active()
+        if self._role() not in (None, Role.ADMIN, Role.SUPERVISOR):
+            self._require_decider(None, action)
+        case = self.case(case_id)
+        if not self.may_decide(case):
+            raise TransferHiddenError(reason("no case ${id}", id=case_id))
+        return case
+
+    def _require_tracker(self, action: Reason) -> None:
         self._active()
         if not self.may_track():
-            raise TransferPermissionError(f"only the judicial liaison (or an admin) may {action}")
+            raise TransferPermissionError(
+                reason("only the judicial liaison (or an admin) may ${action}", action=action)
+            )
 
     # ------------------------------------------------------------------ loading
 
     def case(self, case_id: int) -> PenaltyCase:
         case = self.session.get(PenaltyCase, case_id)
         if case is None:
-            raise TransferNotFoundError(f"no case {case_id}")
+            raise TransferNotFoundError(reason("no case ${id}", id=case_id))
         return case
 
     def case_by_number(self, case_no: str) -> PenaltyCase:
         case = self.session.scalar(select(PenaltyCase).where(PenaltyCase.case_no == case_no))
         if case is None:
-            raise TransferNotFoundError(f"no case numbered {case_no!r}")
+            raise TransferNotFoundError(reason("no case numbered ${case_no}", case_no=case_no))
         return case
 
     def _transfer(self, case: PenaltyCase, *, lock: bool = False) -> Transfer:
@@ -489,17 +541,23 @@ class TransferService:
             query = query.with_for_update(of=Transfer).execution_options(populate_existing=True)
         transfer = self.session.scalar(query)
         if transfer is None:
-            raise TransferNotFoundError(f"case {case.case_no} has no transfer")
+            raise TransferNotFoundError(
+                reason("case ${case_no} has no transfer", case_no=case.case_no)
+            )
         return transfer
 
     def get(self, case_id: int) -> Transfer:
         """The transfer of a case, for those who may read it."""
         self._active()
+        # The role is judged before the case is loaded and another department's case is
+        # answered like a missing one: a refusal never tells whether the case exists.
+        if self._role() not in (None, Role.SUPERVISOR, *TRACKING_ROLES):
+            raise TransferPermissionError(
+                reason("transfers are read by the liaison and the case department's supervisors")
+            )
         case = self.case(case_id)
         if not self.may_read(case):
-            raise TransferPermissionError(
-                "transfers are read by the liaison and the case department's supervisors"
-            )
+            raise TransferHiddenError(reason("no case ${id}", id=case_id))
         return self._transfer(case)
 
     def document(self, transfer: Transfer) -> dict[str, Any]:
@@ -511,10 +569,14 @@ class TransferService:
     def report(self, case_id: int, body: Mapping[str, Any]) -> tuple[Transfer, bool]:
         """The case group's report (see the module docstring); returns (transfer, created).
         Before the head's decision a new report revises the old one."""
-        case = self.case(case_id)
-        self._require_decider(case, "report a transfer")
+        case = self._deciding_case(case_id, _REPORT)
         if case.status in FINAL_CASE_STATUSES:
-            raise TransferStateError(f"the case is {case.status.value}: nothing to transfer")
+            raise TransferStateError(
+                reason(
+                    "the case is at the stage '${status}': nothing to transfer",
+                    status=CASE_STATUS_REASONS[case.status],
+                )
+            )
         members = list(
             self.session.scalars(
                 select(CaseMember)
@@ -525,11 +587,15 @@ class TransferService:
         )
         if len(members) < MIN_GROUP:
             raise TransferStateError(
-                f"the case group has {len(members)} officer(s): a transfer report is written by "
-                f"a group of at least {MIN_GROUP} (国务院令第310号 art. 5)"
+                reason(
+                    "the case group has ${count} officer(s): a transfer report is written by a "
+                    "group of at least ${minimum} (国务院令第310号 art. 5)",
+                    count=len(members),
+                    minimum=MIN_GROUP,
+                )
             )
         if not case.summary.strip():
-            raise TransferStateError("the case has no summary (案由): the letter needs one")
+            raise TransferStateError(reason("the case has no summary (案由): the letter needs one"))
         report = self._parse_report(body)
         now = self.clock()
         authors = [
@@ -550,7 +616,10 @@ class TransferService:
         if existing is not None:
             if existing.status is not TransferStatus.REPORTED:
                 raise TransferStateError(
-                    f"the transfer is {existing.status.value}: its report can no longer change"
+                    reason(
+                        "the transfer is at the stage '${status}': its report can no longer change",
+                        status=_STATUS_REASONS[existing.status],
+                    )
                 )
             if self._same_report(existing, report, authors):
                 return existing, False  # a retried request
@@ -621,16 +690,16 @@ class TransferService:
     @staticmethod
     def _parse_items(raw: Any, errors: dict[str, str]) -> list[dict[str, Any]]:
         if not isinstance(raw, list):
-            errors["items"] = "must be a list"
+            errors["items"] = reason("must be a list")
             return []
         if len(raw) > MAX_ITEMS:
-            errors["items"] = f"at most {MAX_ITEMS} items"
+            errors["items"] = reason("at most ${limit} items", limit=MAX_ITEMS)
             return []
         items = []
         for index, entry in enumerate(raw):
             where = f"items[{index}]"
             if not isinstance(entry, Mapping):
-                errors[where] = "must be an object"
+                errors[where] = reason("must be an object")
                 continue
             local: dict[str, str] = {}
             item = {
@@ -650,17 +719,17 @@ class TransferService:
         self, raw: Any, errors: dict[str, str]
     ) -> list[tuple[EvidenceFile, AttachmentKind, str]]:
         if not isinstance(raw, list):
-            errors["attachments"] = "must be a list"
+            errors["attachments"] = reason("must be a list")
             return []
         if len(raw) > MAX_ATTACHMENTS:
-            errors["attachments"] = f"at most {MAX_ATTACHMENTS} files"
+            errors["attachments"] = reason("at most ${limit} files", limit=MAX_ATTACHMENTS)
             return []
         found: list[tuple[EvidenceFile, AttachmentKind, str]] = []
         seen: set[str] = set()
         for index, entry in enumerate(raw):
             where = f"attachments[{index}]"
             if not isinstance(entry, Mapping):
-                errors[where] = "must be an object"
+                errors[where] = reason("must be an object")
                 continue
             local: dict[str, str] = {}
             title = _text(entry, "title", local, limit=MAX_SHORT, required=True)
@@ -668,14 +737,16 @@ class TransferService:
                 kind = AttachmentKind(entry.get("kind"))
             except ValueError:
                 names = ", ".join(k.value for k in AttachmentKind)
-                local["kind"] = f"must be one of {names}"
+                local["kind"] = reason("must be one of ${choices}", choices=names)
                 kind = AttachmentKind.OTHER_EVIDENCE
             sha256 = str(entry.get("sha256") or "").lower()
             file = self.session.get(EvidenceFile, sha256) if len(sha256) == 64 else None
             if file is None:
-                local["sha256"] = "no file of the evidence store has this SHA-256: upload it first"
+                local["sha256"] = reason(
+                    "no file of the evidence store has this SHA-256: upload it first"
+                )
             elif sha256 in seen:
-                local["sha256"] = "the same file is attached twice"
+                local["sha256"] = reason("the same file is attached twice")
             seen.add(sha256)
             errors.update({f"{where}.{k}": v for k, v in local.items()})
             if file is not None and not local:
@@ -725,23 +796,22 @@ class TransferService:
     def decide(self, case_id: int, decision: str, reason: str | None = None) -> Transfer:
         """The head's decision: approve (the send clock starts: 24 hours) or reject (the
         reasons are required and recorded)."""
-        case = self.case(case_id)
-        self._require_decider(case, "decide on a transfer")
+        case = self._deciding_case(case_id, _DECIDE)
         errors: dict[str, str] = {}
         try:
             choice = TransferDecision(decision)
         except ValueError:
-            errors["decision"] = "must be approve or reject"
+            errors["decision"] = _APPROVE_OR_REJECT
             choice = TransferDecision.APPROVE
         reason = _text({"reason": reason}, "reason", errors, limit=MAX_NOTE, required=False)
         if choice is TransferDecision.REJECT and not reason and "decision" not in errors:
-            errors["reason"] = "is required when the transfer is rejected (不批准的理由记录在案)"
+            errors["reason"] = _REJECTION_REASON
         if errors:
             raise TransferValidationError(errors)
         transfer = self._transfer(case, lock=True)
         if transfer.decision is choice and (transfer.decision_reason or "") == reason:
             return transfer  # a retried request
-        self._require_status(transfer, [TransferStatus.REPORTED], "decide")
+        self._require_status(transfer, [TransferStatus.REPORTED], _DECIDE)
         now = self.clock()
         transfer.decision = choice
         transfer.decided_at = now
@@ -770,7 +840,7 @@ class TransferService:
         """Sent to the public security office with a copy to the procuratorate (24 hours
         from the approval); both default to those named in the report. Changing them here
         changes the letter: export the package again."""
-        self._require_tracker("record the sending of a transfer")
+        self._require_tracker(_SEND)
         transfer = self._transfer(self.case(case_id), lock=True)
         errors: dict[str, str] = {}
         body = {
@@ -787,7 +857,7 @@ class TransferService:
             and (at is None or at == transfer.sent_at)
         ):
             return transfer
-        self._require_status(transfer, [TransferStatus.APPROVED], "send")
+        self._require_status(transfer, [TransferStatus.APPROVED], _SEND)
         when = self._when(at, transfer.decided_at, "at")
         copied = self._when(
             procuratorate_copy_at or when, transfer.decided_at, "procuratorate_copy_at"
@@ -807,7 +877,7 @@ class TransferService:
     ) -> Transfer:
         """Public security received the case (signed the receipt); its 3 working days to
         decide whether to file start then."""
-        self._require_tracker("record the receipt of a transfer")
+        self._require_tracker(_RECEIVE)
         errors: dict[str, str] = {}
         note = _text({"note": note}, "note", errors, limit=MAX_NOTE, required=False)
         if errors:
@@ -815,7 +885,7 @@ class TransferService:
         transfer = self._transfer(self.case(case_id), lock=True)
         if transfer.received_at is not None and (at is None or at == transfer.received_at):
             return transfer
-        self._require_status(transfer, [TransferStatus.SENT], "record the receipt")
+        self._require_status(transfer, [TransferStatus.SENT], _RECEIVE)
         when = self._when(at, transfer.sent_at, "at")
         transfer.received_at = when
         transfer.receipt_note = note or None
@@ -835,20 +905,22 @@ class TransferService:
     ) -> Transfer:
         """Public security filed the case, or did not (with its written reasons; the agency's
         3 working days to ask for reconsideration start)."""
-        self._require_tracker("record public security's decision")
+        self._require_tracker(_POLICE)
         errors: dict[str, str] = {}
         choice = self._police(decision, "decision", errors)
         body = {"reasons": reasons, "police_case_no": police_case_no}
         reasons = _text(body, "reasons", errors, limit=MAX_TEXT, required=False)
         number = _text(body, "police_case_no", errors, limit=100, required=False)
         if choice is PoliceDecision.NOT_FILED and not reasons and "reasons" not in errors:
-            errors["reasons"] = "public security's written reasons are required when not filed"
+            errors["reasons"] = reason(
+                "public security's written reasons are required when not filed"
+            )
         if errors:
             raise TransferValidationError(errors)
         transfer = self._transfer(self.case(case_id), lock=True)
         if transfer.police_decision is choice and (transfer.police_reasons or "") == reasons:
             return transfer
-        self._require_status(transfer, [TransferStatus.RECEIVED], "record the decision")
+        self._require_status(transfer, [TransferStatus.RECEIVED], _POLICE)
         when = self._when(at, transfer.received_at, "at")
         transfer.police_decision = choice
         transfer.police_decided_at = when
@@ -869,7 +941,7 @@ class TransferService:
         self, case_id: int, *, reason: str, at: dt.datetime | None = None
     ) -> Transfer:
         """The agency asks public security to reconsider its non-filing (提请复议)."""
-        self._require_tracker("request reconsideration")
+        self._require_tracker(_RECONSIDER)
         errors: dict[str, str] = {}
         reason = _text({"reason": reason}, "reason", errors, limit=MAX_TEXT, required=True)
         if errors:
@@ -879,7 +951,7 @@ class TransferService:
             transfer.reconsideration_reason == reason
         ):
             return transfer
-        self._require_status(transfer, [TransferStatus.NOT_FILED], "request reconsideration")
+        self._require_status(transfer, [TransferStatus.NOT_FILED], _RECONSIDER)
         when = self._when(at, transfer.police_decided_at, "at")
         transfer.reconsideration_requested_at = when
         transfer.reconsideration_reason = reason
@@ -895,7 +967,7 @@ class TransferService:
     ) -> Transfer:
         """Public security's answer to the reconsideration: filed, or the non-filing upheld
         (the agency's 3 working days to ask for supervision start)."""
-        self._require_tracker("record the reconsideration's outcome")
+        self._require_tracker(_RECONSIDERED)
         errors: dict[str, str] = {}
         choice = self._police(outcome, "outcome", errors)
         note = _text({"note": note}, "note", errors, limit=MAX_TEXT, required=False)
@@ -906,9 +978,7 @@ class TransferService:
             (transfer.reconsideration_note or "") == note
         ):
             return transfer
-        self._require_status(
-            transfer, [TransferStatus.RECONSIDERATION], "record the reconsideration's outcome"
-        )
+        self._require_status(transfer, [TransferStatus.RECONSIDERATION], _RECONSIDERED)
         when = self._when(at, transfer.reconsideration_requested_at, "at")
         transfer.reconsideration_outcome = choice
         transfer.reconsideration_decided_at = when
@@ -931,7 +1001,7 @@ class TransferService:
     ) -> Transfer:
         """The agency asks the procuratorate to supervise the filing (立案监督): after a
         non-filing, directly, or after a reconsideration that upheld it."""
-        self._require_tracker("request the procuratorate's supervision")
+        self._require_tracker(_SUPERVISE)
         errors: dict[str, str] = {}
         reason = _text({"reason": reason}, "reason", errors, limit=MAX_TEXT, required=True)
         if errors:
@@ -942,7 +1012,7 @@ class TransferService:
         ):
             return transfer
         self._require_status(
-            transfer, [TransferStatus.NOT_FILED, TransferStatus.UPHELD], "request supervision"
+            transfer, [TransferStatus.NOT_FILED, TransferStatus.UPHELD], _SUPERVISE
         )
         previous = transfer.reconsideration_decided_at or transfer.police_decided_at
         when = self._when(at, previous, "at")
@@ -959,20 +1029,18 @@ class TransferService:
     ) -> Transfer:
         """The outcome of the supervision: public security filed the case, or the non-filing
         stands and the transfer is closed."""
-        self._require_tracker("record the supervision's outcome")
+        self._require_tracker(_SUPERVISED)
         errors: dict[str, str] = {}
         choice = self._police(outcome, "outcome", errors)
         note = _text({"note": note}, "note", errors, limit=MAX_TEXT, required=False)
         if choice is PoliceDecision.NOT_FILED and not note and "note" not in errors:
-            errors["note"] = "say why the non-filing stands (it closes the transfer)"
+            errors["note"] = reason("say why the non-filing stands (it closes the transfer)")
         if errors:
             raise TransferValidationError(errors)
         transfer = self._transfer(self.case(case_id), lock=True)
         if transfer.supervision_outcome is choice and (transfer.supervision_note or "") == note:
             return transfer
-        self._require_status(
-            transfer, [TransferStatus.SUPERVISION], "record the supervision's outcome"
-        )
+        self._require_status(transfer, [TransferStatus.SUPERVISION], _SUPERVISED)
         when = self._when(at, transfer.supervision_requested_at, "at")
         transfer.supervision_outcome = choice
         transfer.supervision_decided_at = when
@@ -991,7 +1059,7 @@ class TransferService:
     def close(self, case_id: int, *, reason: str) -> Transfer:
         """Accept a non-filing (directly or after reconsideration): the transfer is closed and
         no longer holds the case; the clocks still running are cancelled."""
-        self._require_tracker("close a transfer")
+        self._require_tracker(_CLOSE)
         errors: dict[str, str] = {}
         reason = _text({"reason": reason}, "reason", errors, limit=MAX_TEXT, required=True)
         if errors:
@@ -999,7 +1067,7 @@ class TransferService:
         transfer = self._transfer(self.case(case_id), lock=True)
         if transfer.status is TransferStatus.CLOSED and transfer.close_reason == reason:
             return transfer
-        self._require_status(transfer, [TransferStatus.NOT_FILED, TransferStatus.UPHELD], "close")
+        self._require_status(transfer, [TransferStatus.NOT_FILED, TransferStatus.UPHELD], _CLOSE)
         now = self.clock()
         transfer.closed_at = now
         transfer.closed_by = self.actor
@@ -1016,7 +1084,7 @@ class TransferService:
     def export(self, case_id: int, out_path: Path | str, store: EvidenceStore) -> PackageResult:
         """Build the package into ``out_path`` and record its manifest's SHA-256 (on the
         transfer and in the audit log). Only an approved transfer has a package."""
-        self._require_tracker("export a transfer package")
+        self._require_tracker(_EXPORT)
         case = self.case(case_id)
         transfer = self._transfer(case, lock=True)
         result = build_package(self.session, case, out_path, store=store)
@@ -1066,7 +1134,7 @@ class TransferService:
         """Transfers of the whole bureau with their clocks, oldest report first (``after``:
         the last transfer id seen). ``overdue``: only those with a running clock past its
         deadline."""
-        self._require_tracker("list the bureau's transfers")
+        self._require_tracker(_DESK)
         query = (
             select(Transfer)
             .where(Transfer.id > after)
@@ -1081,7 +1149,9 @@ class TransferService:
                 query = query.where(Transfer.status == TransferStatus(status))
             except ValueError:
                 names = ", ".join(s.value for s in TransferStatus)
-                raise TransferValidationError({"status": f"must be one of {names}"}) from None
+                raise TransferValidationError(
+                    {"status": reason("must be one of ${choices}", choices=names)}
+                ) from None
         now = self.clock()
         rows: list[dict[str, Any]] = []
         batch = 500
@@ -1113,16 +1183,23 @@ class TransferService:
         try:
             return PoliceDecision(value)
         except ValueError:
-            errors[field] = "must be filed or not_filed"
+            errors[field] = reason("must be filed or not_filed")
             return PoliceDecision.FILED
 
     @staticmethod
-    def _require_status(transfer: Transfer, allowed: Iterable[TransferStatus], action: str) -> None:
+    def _require_status(
+        transfer: Transfer, allowed: Iterable[TransferStatus], action: Reason
+    ) -> None:
         allowed = tuple(allowed)
         if transfer.status not in allowed:
-            names = ", ".join(s.value for s in allowed)
             raise TransferStateError(
-                f"the transfer is {transfer.status.value}: cannot {action} (needs {names})"
+                reason(
+                    "cannot ${action}: the transfer is at the stage '${status}' "
+                    "(needs: ${allowed})",
+                    action=action,
+                    status=_STATUS_REASONS[transfer.status],
+                    allowed=listing([_STATUS_REASONS[s] for s in allowed]),
+                )
             )
 
     def _when(
@@ -1134,13 +1211,17 @@ class TransferService:
         if at is None:
             return now
         if at.tzinfo is None or at.utcoffset() is None:
-            raise TransferValidationError({field: "must include a time zone"})
+            raise TransferValidationError({field: reason("must include a time zone")})
         at = at.astimezone(dt.UTC)
         if at > now:
-            raise TransferValidationError({field: "must not be in the future"})
+            raise TransferValidationError({field: reason("must not be in the future")})
         if previous is not None and at < previous:
             raise TransferValidationError(
-                {field: f"must not be before the previous step ({iso_utc(previous)})"}
+                {
+                    field: reason(
+                        "must not be before the previous step (${at})", at=iso_utc(previous)
+                    )
+                }
             )
         return at
 

@@ -10,6 +10,8 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from enforcement.reasons import reason
+
 
 def iso_utc(value: dt.datetime | None) -> str | None:
     """``2026-11-22T03:04:05Z`` (the API's time format), or None."""
@@ -28,10 +30,20 @@ def parse_time(
         try:
             moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
         except ValueError:
-            raise invalid({field: "must be an ISO 8601 date and time"}) from None
+            raise invalid({field: reason("must be an ISO 8601 date and time")}) from None
     if moment.tzinfo is None or moment.utcoffset() is None:
-        raise invalid({field: "must include a time zone (e.g. Z or +08:00)"})
+        raise invalid({field: reason("must include a time zone (e.g. Z or +08:00)")})
     return moment.astimezone(dt.UTC)
+
+
+def errors_reason(errors: Mapping[str, str]) -> str:
+    """The field errors of a validation error as one message (``field: reason; ...``), kept
+    translatable: each field's reason is shown in the reader's language where it is read."""
+    message = ""
+    for field, why in reversed(list(errors.items())):
+        part = reason("${field}: ${why}", field=field, why=why)
+        message = reason("${first}; ${rest}", first=part, rest=message) if message else part
+    return message
 
 
 def _json_value(value: Any) -> str:
@@ -53,4 +65,4 @@ def digest(content: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-__all__ = ["digest", "iso_utc", "parse_time"]
+__all__ = ["digest", "errors_reason", "iso_utc", "parse_time"]

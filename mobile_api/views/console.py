@@ -21,7 +21,7 @@ from pyramid.view import view_config
 from sqlalchemy import select
 
 from enforcement import feed
-from enforcement.importers import CRS_CHOICES, KINDS, bundled_mappings
+from enforcement.importers import CRS_CHOICES, KINDS, bundled_mappings, stored_reason
 from enforcement.models import (
     FINAL_CASE_STATUSES,
     BackgroundJob,
@@ -273,8 +273,15 @@ def _job_in_scope(request: Request) -> BackgroundJob:
 @view_config(route_name="console.job", renderer="console/job.jinja2", permission=CONSOLE)
 def job_show(request: Request) -> dict[str, Any]:
     job = _job_in_scope(request)
+    result = dict(job.result or {})
+    if job.kind is JobKind.IMPORT and result.get("rejects"):
+        # The stored report is JSON: each reject's reason becomes translatable again.
+        result["rejects"] = [
+            {**reject, "reason": stored_reason(reject)} for reject in result["rejects"]
+        ]
     return {
         "job": job,
+        "result": result,
         "progress": jobs.progress_document(job),
         "kind_labels": JOB_KIND_LABELS,
         "status_labels": JOB_STATUS_LABELS,
@@ -657,7 +664,7 @@ def _run_step(service: CaseService, case_id: int, step: str, post: Any, version:
             raw_lead = _text(post, "lead_id", 12)
             lead_id = int(raw_lead) if raw_lead else None
         except ValueError:
-            raise CaseValidationError({"members": "choose officers from the list"}) from None
+            raise CaseValidationError({"members": _("choose officers from the list")}) from None
         return service.set_members(case_id, members, lead_id=lead_id, if_match=version)
     raise HTTPNotFound()
 

@@ -541,7 +541,7 @@ def plan_commit(request: Request) -> Any:
     typed = {"commitment": commitment, "public_value_source": source}
     try:
         if not commitment:
-            raise PlanValidationError({"commitment": "is required"})
+            raise PlanValidationError({"commitment": _("is required")})
         PlanService(request.dbsession, request.identity).commit_seed(
             plan, commitment, public_value_source=source or None
         )
@@ -567,12 +567,12 @@ def plan_draw(request: Request) -> Any:
     typed = {"public_value": public_value or ""}  # the seed is never echoed back
     try:
         if not seed_hex:
-            raise PlanValidationError({"seed": "is required: the secret seed, in hexadecimal"})
+            raise PlanValidationError({"seed": _("is required: the secret seed, in hexadecimal")})
         try:
             seed = bytes.fromhex(seed_hex)
         except ValueError:
             raise PlanValidationError(
-                {"seed": "must be hexadecimal digits (two per byte), as shown at commit time"}
+                {"seed": _("must be hexadecimal digits (two per byte), as shown at commit time")}
             ) from None
         if scope_size(request.dbsession, plan) > _draw_threshold(request):
             return _draw_in_background(request, plan, seed, public_value)

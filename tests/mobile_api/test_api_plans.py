@@ -160,7 +160,10 @@ def test_plan_life_cycle_over_the_api(
     wrong = testapp.post_json(
         f"{url}/draw", {"seed": "00" * 32, "public_value": "1 2 3"}, headers=supervisor, status=422
     )
-    assert "seed" in wrong.json["error"]["fields"] and "commitment" in wrong.json["error"]["detail"]
+    assert (
+        "seed" in wrong.json["error"]["fields"]
+        and "种子承诺值不符" in wrong.json["error"]["detail"]
+    )
     body = {"seed": SEED.hex(), "public_value": "1 2 3"}
     drawn = testapp.post_json(f"{url}/draw", body, headers=supervisor).json
     assert drawn["summary"]["drawn"] == 12 + drawn["summary"]["added_for_coverage"]
@@ -273,7 +276,7 @@ def test_plans_of_other_departments_do_not_exist_for_a_department_supervisor(
         headers=headers,
         status=403,
     )
-    assert "department" in refused.json["error"]["detail"]
+    assert "该计划不涉及该用户所在部门" in refused.json["error"]["detail"]
     assert demo.scalar(select(func.count()).select_from(User)) > 0
 
 

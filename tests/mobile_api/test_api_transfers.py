@@ -98,7 +98,7 @@ def test_the_loop_over_the_api(
     assert sent["status"] == "sent" and sent["sent"]["police_office"] == "杭州市公安局西湖区分局"
     future = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)).isoformat()
     ahead = testapp.post_json(path(ts, "/receipt"), {"at": future}, headers=liaison, status=422)
-    assert ahead.json["error"]["fields"] == {"at": "must not be in the future"}
+    assert ahead.json["error"]["fields"] == {"at": "不能晚于当前时间"}  # the service's reason
     received = testapp.post_json(path(ts, "/receipt"), {"note": "已签收回执"}, headers=liaison).json
     assert received["status"] == "received"
     police = [c for c in received["clocks"] if c["kind"] == "transfer.police_decision"]
@@ -161,7 +161,7 @@ def test_a_package_before_the_approval_is_a_conflict(
     assert missing.json["error"]["code"] == "not_found"
     report(testapp, ts, people["supervisor"])
     early = testapp.get(path(ts, "/package.zip"), headers=people["liaison"], status=409)
-    assert "not approved" in early.json["error"]["detail"]
+    assert "尚未经负责人批准" in early.json["error"]["detail"]
     testapp.get(
         f"/api/v1/cases/{2**31}/transfer/package.zip", headers=people["liaison"], status=422
     )
@@ -172,20 +172,29 @@ def test_roles_are_refused_where_they_have_no_business(
 ) -> None:
     body = report_body(ts)
     testapp.put_json(path(ts), body, status=401)
-    for who in ("lead", "member", "liaison", "other_supervisor", "enterprise_user"):
+    for who in ("lead", "member", "liaison", "enterprise_user"):
         refused = testapp.put_json(path(ts), body, headers=people[who], status=403)
         assert refused.json["error"]["code"] == "forbidden", who
+    # Another department's case is answered like a missing one (nothing tells it exists).
+    testapp.put_json(path(ts), body, headers=people["other_supervisor"], status=404)
     report(testapp, ts, people["supervisor"])
 
-    for who in ("lead", "member", "other_supervisor", "enterprise_user"):
+    for who in ("lead", "member", "enterprise_user"):
         testapp.get(path(ts), headers=people[who], status=403)
+    testapp.get(path(ts), headers=people["other_supervisor"], status=404)
     for who in ("supervisor", "liaison", "admin"):
         assert testapp.get(path(ts), headers=people[who]).json["status"] == "reported"
 
-    for who in ("lead", "liaison", "other_supervisor", "enterprise_user"):
+    for who in ("lead", "liaison", "enterprise_user"):
         testapp.post_json(
             path(ts, "/decision"), {"decision": "approve"}, headers=people[who], status=403
         )
+    testapp.post_json(
+        path(ts, "/decision"),
+        {"decision": "approve"},
+        headers=people["other_supervisor"],
+        status=404,
+    )
     testapp.post_json(path(ts, "/decision"), {"decision": "approve"}, headers=people["admin"])
 
     liaison_only = [
@@ -221,8 +230,8 @@ def test_the_report_is_validated(
     body["attachments"][0]["sha256"] = "ab" * 32
     refused = testapp.put_json(path(ts), body, headers=head, status=422).json["error"]["fields"]
     assert refused == {
-        "items[0].quantity": "must be a number",
-        "attachments[0].sha256": "no file of the evidence store has this SHA-256: upload it first",
+        "items[0].quantity": "须为数字",
+        "attachments[0].sha256": "证据库中没有该SHA-256对应的文件，请先上传",
     }
     testapp.put_json("/api/v1/cases/999999/transfer", report_body(ts), headers=head, status=404)
     early = testapp.post_json(

@@ -197,7 +197,7 @@ def test_an_import_form_with_bad_fields_names_them_and_keeps_the_choices(
     form["kind"] = "items"
     form["skip_invalid"] = True
     page = form.submit(status=422)
-    assert 'id="form-errors"' in page.text and "choose a non-empty file" in page.text
+    assert 'id="form-errors"' in page.text and "请选择一个非空文件" in page.text
     again = page.forms["import-form"]
     assert again["kind"].value == "items" and again["skip_invalid"].checked
     assert data.scalar(select(BackgroundJob.id)) is None  # nothing was queued
@@ -340,7 +340,7 @@ def test_cases_of_another_department_are_refused(
     make_user("outsider", Role.SUPERVISOR, department_id=other.id)
     sign_in(testapp, "outsider")
     assert "东阳市某某食品店" not in testapp.get("/console/cases/").text
-    testapp.get(f"/console/cases/{desk.case_id}", status=403)  # as the API
+    testapp.get(f"/console/cases/{desk.case_id}", status=404)  # as the API: as if missing
 
 
 def alert_rows(page: webtest.TestResponse) -> int:

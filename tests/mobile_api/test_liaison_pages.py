@@ -116,7 +116,7 @@ def test_the_steps_are_recorded_through_forms(
     token = csrf(page)
     # A step out of order: refused with the service's reason, nothing changes.
     early = app.post(f"{base}/receipt", {"csrf_token": token, "at": "", "note": ""}, status=409)
-    assert "cannot record the receipt" in early.html.select_one("[role=alert]").text
+    assert "不能登记公安机关接收情况" in early.html.select_one("[role=alert]").text
     sent = app.post(
         f"{base}/sent",
         {"csrf_token": token, "police_office": "", "procuratorate": "", "at": ""},
@@ -128,7 +128,7 @@ def test_the_steps_are_recorded_through_forms(
     ahead = app.post(
         f"{base}/receipt", {"csrf_token": token, "at": future, "note": "已签收回执"}, status=422
     )
-    assert "must not be in the future" in ahead.html.select_one(".field-error").text
+    assert "不能晚于当前时间" in ahead.html.select_one(".field-error").text
     assert ahead.html.select_one("#receipt-at")["value"] == future  # kept as typed
     assert ahead.html.select_one("#receipt-note").text == "已签收回执"
     garbled = app.post(
@@ -147,7 +147,7 @@ def test_the_steps_are_recorded_through_forms(
         },
         status=422,
     )
-    assert "written reasons" in missing.html.select_one(".field-error").text
+    assert "书面理由" in missing.html.select_one(".field-error").text
     app.post(
         f"{base}/police_decision",
         {

@@ -227,9 +227,9 @@ def test_bad_fields_are_named_and_the_input_is_kept(
         "strata_keys",
         "due_date",
     }
-    assert "between 2000 and 2100" in errors["year"]
-    assert "tier C" in errors["tier_ratios"]
-    assert "between 2 and 20" in errors["team_size"]
+    assert "必须在2000至2100之间" in errors["year"]  # the service's reasons, in Chinese
+    assert "等级C" in errors["tier_ratios"]
+    assert "必须在2至20之间" in errors["team_size"]
     kept = page.forms["plan-form"]
     assert kept["title"].value == "保留的标题" and kept["ratio_C"].value == "abc"
     assert kept["code"].value == "bad code!" and kept["annual_cap"].value == "x"
@@ -249,7 +249,7 @@ def test_a_wrong_seed_and_a_bad_commitment_are_named(
         {"csrf_token": token, "commitment": "xyz", "public_value_source": "福彩 2025-03-04"},
         status=422,
     )
-    assert "64 hexadecimal digits" in field_errors(bad.text)["commitment"]
+    assert "64位十六进制数字" in field_errors(bad.text)["commitment"]
     assert bad.forms["commit-form"]["public_value_source"].value == "福彩 2025-03-04"
     testapp.post(
         "/desk/plans/2025-DESK-01/commit",
@@ -265,7 +265,7 @@ def test_a_wrong_seed_and_a_bad_commitment_are_named(
     not_hex = testapp.post(
         "/desk/plans/2025-DESK-01/draw", {"csrf_token": token, "seed": "zz"}, status=422
     )
-    assert "hexadecimal" in field_errors(not_hex.text)["seed"]
+    assert "十六进制" in field_errors(not_hex.text)["seed"]
     # A repeated approval names the state.
     again = testapp.post("/desk/plans/2025-DESK-01/approve", {"csrf_token": token}, status=409)
     assert "seed_committed" in again.text
@@ -350,7 +350,7 @@ def test_a_large_plan_is_drawn_on_the_worker(
     wrong = app.post(
         "/desk/plans/2025-DESK-01/draw", {"csrf_token": token, "seed": "11" * 32}, status=422
     )
-    assert "does not match the commitment" in field_errors(wrong.text)["seed"]
+    assert "种子承诺值不符" in field_errors(wrong.text)["seed"]
     demo.commit()
     assert demo.scalar(select(func.count()).select_from(BackgroundJob)) == 0
 

@@ -172,7 +172,7 @@ def test_the_enterprise_reports_its_order_rectified_but_not_anothers(
     token = csrf(page)
     url = f"/portal/rectifications/{portal.order.id}/report"
     empty = app.post(url, {"csrf_token": token, "note": "   "}, status=422)
-    assert "say what was rectified" in empty.html.select_one(".field-error").text
+    assert "请说明整改了哪些问题" in empty.html.select_one(".field-error").text  # the service's
     # Another enterprise's order and an order that does not exist: the same 404 page.
     theirs = app.post(
         f"/portal/rectifications/{portal.rival_order.id}/report",
@@ -194,7 +194,7 @@ def test_the_enterprise_reports_its_order_rectified_but_not_anothers(
     assert data.get(RectificationOrder, portal.order.id).status is RectificationStatus.RECTIFIED
     assert data.get(RectificationOrder, portal.rival_order.id).status is RectificationStatus.OPEN
     again = app.post(url, {"csrf_token": token, "note": "再次报告"}, status=409)
-    assert "already rectified" in again.html.select_one(".field-error").text
+    assert "已报告整改完成" in again.html.select_one(".field-error").text
     # Without the CSRF token nothing is accepted.
     app.post(url, {"note": "无令牌"}, status=400)
 
@@ -286,7 +286,7 @@ def test_the_enterprise_applies_for_repair_of_its_own_records_only(
         {"csrf_token": token, "subject": f"list_entry:{portal.entry.id}", "statement": "改了"},
         status=422,
     )
-    assert "what was corrected" in short.html.select_one(".field-error").text
+    assert "须说明已纠正的内容" in short.html.select_one(".field-error").text
     assert short.html.select_one("#statement").text == "改了"
     # Another enterprise's list entry is answered like one that does not exist.
     theirs = app.post(
