@@ -458,10 +458,8 @@ def draw_in_parts(
     try:
         answer = result.get(timeout=timeout, propagate=True)
     except CeleryTimeoutError as exc:
-        done = _finished(result.parent)
         raise DistributedDrawError(
-            f"the distributed draw did not finish within {timeout:g} s ({done} of {len(groups)} "
-            "parts done): is a worker running ('suijian worker')?"
+            _timed_out(timeout, _finished(result.parent), len(groups))
         ) from exc
     except Exception as exc:
         raise _failure(result, exc, groups, labels) from exc
@@ -469,6 +467,22 @@ def draw_in_parts(
         return decode_selection(answer["selection"])
     finally:
         _forget(result)
+
+
+def _timed_out(timeout: float, done: int, parts: int) -> str:
+    """Why a draw timed out, by how far it got: no part done, most likely no worker runs; some
+    done, the others still run (a timeout too short) or were lost with a worker that was
+    killed (the broker hands them back only after its visibility timeout, an hour on Redis)."""
+    text = (
+        f"the distributed draw did not finish within {timeout:g} s ({done} of {parts} parts done)"
+    )
+    if done == 0:
+        return f"{text}: is a worker running ('suijian worker')?"
+    if done < parts:
+        cause = "the other parts are still running, or were lost with a stopped worker"
+    else:
+        cause = "the merge is still running, or was lost with a stopped worker"
+    return f"{text}: {cause}; drawing again gives the same result"
 
 
 def _finished(header: GroupResult | None) -> int:

@@ -49,6 +49,13 @@ def datacenter_group() -> None:
     default=0,
     help="Fault: every Nth batch is stored, then answers 503.",
 )
+@click.option(
+    "--fail-status",
+    type=click.Choice(["500", "502", "503", "504"]),
+    default="503",
+    show_default=True,
+    help="Fault: the status of --fail-every and --lose-every answers.",
+)
 def serve(
     host: str,
     port: int,
@@ -58,6 +65,7 @@ def serve(
     delay: float,
     fail_every: int,
     lose_every: int,
+    fail_status: str,
 ) -> None:
     """Receive signed batches at http://HOST:PORT/records and store them in --db.
 
@@ -70,7 +78,12 @@ def serve(
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     receiver = Receiver(
-        Store(db_path), secret, delay=delay, fail_every=fail_every, lose_every=lose_every
+        Store(db_path),
+        secret,
+        delay=delay,
+        fail_every=fail_every,
+        lose_every=lose_every,
+        fail_status=int(fail_status),
     )
     try:
         server = create_server(

@@ -9,8 +9,10 @@ else's server, and ``enforcement`` does not import the web framework).
 Batches are signed over their exact body, GETs over their exact query string (docs/feed.md);
 a bad or missing signature answers 401. Fault knobs for tests and stress runs: ``delay``
 (seconds before answering a batch), ``fail_every`` (every Nth batch answers 503 and stores
-nothing) and ``lose_every`` (every Nth batch is stored, then answers 503: a lost
-acknowledgement). They are plain attributes, so a test may change them while serving.
+nothing), ``lose_every`` (every Nth batch is stored, then answers 503: a lost
+acknowledgement) and ``fail_status`` (the status of those injected failures, 503 unless told:
+500, 502 or 504 stand for other broken servers and gateways). They are plain attributes, so a
+test may change them while serving.
 """
 
 from __future__ import annotations
@@ -37,8 +39,12 @@ _STATUS = {
     404: "404 Not Found",
     405: "405 Method Not Allowed",
     413: "413 Payload Too Large",
+    500: "500 Internal Server Error",
+    502: "502 Bad Gateway",
     503: "503 Service Unavailable",
+    504: "504 Gateway Timeout",
 }
+FAULT_STATUSES = (500, 502, 503, 504)
 
 
 class Receiver:
@@ -50,14 +56,18 @@ class Receiver:
         delay: float = 0.0,
         fail_every: int = 0,
         lose_every: int = 0,
+        fail_status: int = 503,
     ) -> None:
         if not secret:
             raise ValueError("secret: the receiver needs the shared secret")
+        if fail_status not in FAULT_STATUSES:
+            raise ValueError(f"fail_status: one of {FAULT_STATUSES}, not {fail_status!r}")
         self.store = store
         self.secret = secret
         self.delay = delay
         self.fail_every = fail_every
         self.lose_every = lose_every
+        self.fail_status = fail_status
         self.batches = 0  # batches seen with a good signature
         self._lock = threading.Lock()
 
@@ -106,7 +116,7 @@ class Receiver:
         if self.delay:
             time.sleep(self.delay)
         if self.fail_every and number % self.fail_every == 0:
-            return 503, {"error": "injected failure"}
+            return self.fail_status, {"error": "injected failure"}
         try:
             document = json.loads(body)
             records = document["records"]
@@ -116,7 +126,7 @@ class Receiver:
             return 400, {"error": f"bad batch: {exc}"}
         accepted, rejected = self.store.store(records)
         if self.lose_every and number % self.lose_every == 0:
-            return 503, {"error": "injected failure after storing"}
+            return self.fail_status, {"error": "injected failure after storing"}
         return 200, {"accepted": accepted, "rejected": rejected}
 
     def signed_get(

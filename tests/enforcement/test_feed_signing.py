@@ -110,7 +110,7 @@ def test_settings_and_their_environment_overrides() -> None:
     defaults = FeedSettings.from_settings({})
     assert defaults.url is None and defaults.secret == ""
     assert (defaults.timeout, defaults.batch_size) == (10.0, 500)
-    assert defaults.policy == RetryPolicy(base_seconds=2, cap_seconds=600, max_attempts=8)
+    assert defaults.policy == RetryPolicy(base_seconds=2, cap_seconds=600, max_attempts=40)
 
     ini = {
         "data_center.url": "",
