@@ -19,8 +19,10 @@ from pyramid.response import Response
 from pyramid_openapi3.exceptions import RequestValidationError, ResponseValidationError
 from sqlalchemy.exc import DataError, SQLAlchemyError
 
+from enforcement.db import RETRY_AFTER_SECONDS, database_unavailable
 from enforcement.reasons import reason_of
 from enforcement.services.cases import (
+    CaseHiddenError,
     CaseNotFoundError,
     CasePermissionError,
     CaseStaleVersionError,
@@ -32,6 +34,13 @@ from enforcement.services.clocks import (
     ClockPermissionError,
     ClockStateError,
     ClockValidationError,
+)
+from enforcement.services.commitments import (
+    CommitmentNotFoundError,
+    CommitmentPermissionError,
+    CommitmentStaleVersionError,
+    CommitmentStateError,
+    CommitmentValidationError,
 )
 from enforcement.services.credit_repair import (
     RepairNotFoundError,
@@ -75,12 +84,12 @@ from enforcement.services.rectification import (
     RectificationValidationError,
 )
 from enforcement.services.transfers import (
+    TransferHiddenError,
     TransferNotFoundError,
     TransferPermissionError,
     TransferStateError,
     TransferValidationError,
 )
-from enforcement.db import RETRY_AFTER_SECONDS, database_unavailable
 from enforcement.transfer_package import PackageError
 from mobile_api.db import identity_from_memory
 from mobile_api.i18n import _, localize
@@ -194,6 +203,7 @@ DOMAIN_ERRORS: tuple[tuple[type[Exception], int], ...] = (
     (AttachmentValidationError, 422),
     (AttachmentConflictError, 409),
     (InspectionFrozenError, 409),
+    (CaseHiddenError, 404),  # out of scope: as if it did not exist
     (CasePermissionError, 403),
     (CaseNotFoundError, 404),
     (CaseValidationError, 422),
@@ -214,11 +224,17 @@ DOMAIN_ERRORS: tuple[tuple[type[Exception], int], ...] = (
     (DisclosureNotFoundError, 404),
     (DisclosureValidationError, 422),
     (DisclosureStateError, 409),
+    (TransferHiddenError, 404),
     (TransferPermissionError, 403),
     (TransferNotFoundError, 404),
     (TransferValidationError, 422),
     (TransferStateError, 409),
     (PackageError, 409),
+    (CommitmentPermissionError, 403),
+    (CommitmentNotFoundError, 404),
+    (CommitmentValidationError, 422),
+    (CommitmentStateError, 409),
+    (CommitmentStaleVersionError, 412),
 )
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import enum
+import time
 from typing import Any
 
 from pyramid.authentication import SessionAuthenticationHelper
 from pyramid.authorization import ALL_PERMISSIONS, ACLHelper, Allow, Authenticated, Everyone
 from pyramid.config import Configurator
+from pyramid.events import NewResponse
 from pyramid.request import Request, RequestLocalCache
 from pyramid.security import Allowed, Denied
 
@@ -32,6 +34,7 @@ class Permission(enum.StrEnum):
     TRACK_TRANSFERS = "transfers.track"  # the liaison desk: send, track, export packages
     USE_PORTAL = "portal.use"  # the enterprise portal: its own credit, orders, commitments
     VIEW_COMMITMENTS = "commitments.view"  # every enterprise's commitments (告知承诺)
+    REVIEW_COMMITMENTS = "commitments.review"  # accept, reject, verify; department in services
     USE_CONSOLE = "console.use"  # the supervisor console: imports, jobs, case desk, feed
 
 
@@ -50,6 +53,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.EXPORT_JOINT_LIST,
             Permission.VIEW_AUDIT,
             Permission.VIEW_COMMITMENTS,
+            Permission.REVIEW_COMMITMENTS,
             Permission.USE_CONSOLE,
         }
     ),
@@ -97,6 +101,15 @@ class Root:
 
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: A sign-in lasts at most this long however active the session (``suijian.session_max_age``,
+#: seconds): idle expiry alone would let a busy session, or a copied cookie, live forever.
+DEFAULT_SESSION_MAX_AGE = 12 * 3600
+SIGNED_IN_AT = "signed_in_at"
+
+
+def session_max_age(request: Request) -> int:
+    value = request.registry.settings.get("suijian.session_max_age")
+    return int(value) if value else DEFAULT_SESSION_MAX_AGE
 
 
 def bearer_secret(request: Request) -> str | None:
@@ -133,6 +146,12 @@ class SecurityPolicy:
         userid = self.helper.authenticated_userid(request)
         if userid is None:
             return None
+        signed_in_at = request.session.get(SIGNED_IN_AT)
+        if not isinstance(signed_in_at, int) or time.time() - signed_in_at > session_max_age(
+            request
+        ):
+            request.session.invalidate()  # too old (or from before the limit): sign in again
+            return None
         user = request.dbsession.get(User, userid)
         if user is None or not user.active:
             return None
@@ -154,6 +173,7 @@ class SecurityPolicy:
 
     def remember(self, request: Request, userid: Any, **kw: Any) -> list[tuple[str, str]]:
         self.identity_cache.clear(request)
+        request.session[SIGNED_IN_AT] = int(time.time())
         return self.helper.remember(request, userid, **kw)
 
     def forget(self, request: Request, **kw: Any) -> list[tuple[str, str]]:
@@ -161,7 +181,40 @@ class SecurityPolicy:
         return self.helper.forget(request, **kw)
 
 
+#: The default Content-Security-Policy of pages: our own scripts only (no inline script runs),
+#: inline style attributes (the map's swatches), no plugins, no framing, forms post to us.
+PAGE_CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data: blob:",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+#: API answers are data, never a document to render or frame.
+API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
+HSTS = "max-age=31536000; includeSubDomains"
+
+
+def add_security_headers(event: NewResponse) -> None:
+    """Headers every response carries; a view that sets its own policy (the tablet shell,
+    the API docs, the credential page) keeps it."""
+    request, headers = event.request, event.response.headers
+    api = request.path_info.startswith("/api/")
+    headers.setdefault("Content-Security-Policy", API_CSP if api else PAGE_CSP)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    if request.scheme == "https":  # over plain HTTP the header would be ignored anyway
+        headers.setdefault("Strict-Transport-Security", HSTS)
+
+
 def includeme(config: Configurator) -> None:
+    config.add_subscriber(add_security_headers, NewResponse)
     config.add_request_method(lambda request: None, "api_token", reify=True)
     config.set_root_factory(Root)
     config.set_security_policy(SecurityPolicy())

@@ -59,7 +59,10 @@ class PlanSpec:
     alternates_per_stratum: int | float = 3
 
     def __post_init__(self) -> None:
-        ratios = tuple(self.tier_ratio)
+        try:
+            ratios = tuple(self.tier_ratio)
+        except TypeError:
+            raise ValueError(f"plan.tier_ratio must be {len(TIERS)} numbers (A..D)") from None
         if len(ratios) != len(TIERS):
             raise ValueError(f"plan.tier_ratio needs {len(TIERS)} values (A..D), got {len(ratios)}")
         clean = []

@@ -115,6 +115,15 @@ def _frozen(value: object, name: str) -> np.ndarray:
     array = np.asarray(value)
     if array.dtype == object:
         raise ValueError(f"{name} must be a numeric array, got objects")
+    if array.dtype.kind not in "biuf":  # strings, dates...: refused here, by name
+        raise ValueError(f"{name} must be a numeric array, got {array.dtype}")
+    # Only months_since_last may hold NaN (never inspected); ids, codes and counts are whole.
+    if (
+        array.dtype.kind == "f"
+        and name != "months_since_last"
+        and not (np.isfinite(array).all() and (array == np.round(array)).all())
+    ):
+        raise ValueError(f"{name} must hold whole numbers (no NaN or infinity)")
     view = array.view()
     view.flags.writeable = False
     return view
