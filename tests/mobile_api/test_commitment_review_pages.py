@@ -138,7 +138,7 @@ def test_rejection_needs_a_reason(
     head = _app(testapp, sign_in, "head")
     page = head.get(f"/commitments/{scene.commitment.id}")
     refused = page.forms["step-reject"].submit(status=422)
-    assert "say why" in refused.html.select_one("#reject-reason-error").text
+    assert "请说明理由" in refused.html.select_one("#reject-reason-error").text
     form = refused.forms["step-reject"]
     form["reason"] = "许可证号与登记信息不符"
     shown = form.submit(status=303).follow()

@@ -8,6 +8,7 @@ import pytest
 from pyramid import testing
 from pyramid.i18n import Localizer, make_localizer
 from pyramid.renderers import render
+from pyramid.threadlocal import manager
 
 import mobile_api
 from enforcement.reasons import reason
@@ -47,9 +48,14 @@ def test_templates_print_reasons_translated(web_app) -> None:  # type: ignore[no
     request = _request("zh_CN")
     request.registry = web_app.registry
     why = reason("At most ${n} characters.", n=5)
-    with testing.testConfig(registry=web_app.registry, request=request):
+    # The app's registry is shared by the module's tests: pushed, never torn down
+    # (pyramid.testing.tearDown would wipe it).
+    manager.push({"registry": web_app.registry, "request": request})
+    try:
         assert isinstance(request.localizer, Localizer)
         html = render(
             "tests:mobile_api/templates/reason_probe.jinja2", {"why": why}, request=request
         )
+    finally:
+        manager.pop()
     assert html.split() == ["最多", "5", "个字符。", "最多", "5", "个字符。"]

@@ -211,7 +211,7 @@ def test_commitments_are_filed_withdrawn_audited_and_seen_by_supervisors(
         status=422,
     )
     errors = [p.text for p in bad.html.select(".field-error")]
-    assert any("item or the licence" in e for e in errors) and any("10 to" in e for e in errors)
+    assert any("检查事项或许可" in e for e in errors) and any("10 至" in e for e in errors)
     assert bad.html.select_one("#text").text == "太短"  # what was typed is kept
     item = data.scalars(select(InspectionItem).order_by(InspectionItem.id)).first()
     text = "本企业承诺严格落实食品进货查验记录制度，如实记录并保存相关凭证。"
@@ -259,7 +259,7 @@ def test_commitments_are_filed_withdrawn_audited_and_seen_by_supervisors(
         {"csrf_token": token, "reason": ""},
         status=422,
     )
-    assert "say why" in no_reason.text
+    assert "请说明理由" in no_reason.text
     app.post(
         f"/portal/commitments/{commitment.id}/withdraw",
         {"csrf_token": token, "reason": "许可证已注销"},
