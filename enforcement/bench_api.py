@@ -22,6 +22,10 @@ first signs in (``POST /api/v1/tokens``) and makes ``warmup`` submissions (``4 �
 GETs for the hello-world) that are not counted; the clock starts when every client is ready
 and stops when the last one is done. Afterwards the finished inspections are counted in the
 database.
+
+``suijian bench load`` (``enforcement.bench_load``) reuses the data (``prepare``), the servers
+(``app_settings``, ``write_ini``, ``served``, ``cli_child``) and the clients (``Http``,
+``drive``, ``sign_in``) with a heavier submission, a worker and the data center.
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -156,17 +160,17 @@ def run(
         setup_seconds = time.perf_counter() - started
         task_uuids = [t.uuid for w in work for t in w.tasks]
 
-        settings = _app_settings(database_url, broker, folder)
-        hello_ini = _write_ini(
+        settings = app_settings(database_url, broker, folder)
+        hello_ini = write_ini(
             folder / "hello.ini", "call:mobile_api.bench_hello:main", settings, threads
         )
-        api_ini = _write_ini(folder / "api.ini", "egg:suijian", settings, threads)
+        api_ini = write_ini(folder / "api.ini", "egg:suijian", settings, threads)
 
         load_before = os.getloadavg()[0]
-        with _served(hello_ini, folder / "hello.log") as (port, pid):
-            hello = _drive(port, pid, work, warmup, per_client, _hello_client)
-        with _served(api_ini, folder / "api.log") as (port, pid):
-            api = _drive(port, pid, work, warmup, per_client, _inspection_client)
+        with served(hello_ini, folder / "hello.log") as (port, pid):
+            hello = drive(port, pid, work, warmup, per_client, _hello_client)
+        with served(api_ini, folder / "api.log") as (port, pid):
+            api = drive(port, pid, work, warmup, per_client, _inspection_client, STEPS)
         load_after = os.getloadavg()[0]
         finished = count_finished(engine, task_uuids)
         with engine.connect() as conn:
@@ -200,7 +204,7 @@ def run(
         "hello_world_machine_busy": hello["machine_busy"],
         "failures": (api["failures"] + hello["failures"])[:10],
         "warmup_submissions_per_client": warmup,
-        "server": {"name": "waitress", "version": _version("waitress"), "threads": threads},
+        "server": {"name": "waitress", "version": package_version("waitress"), "threads": threads},
         "setup_seconds": round(setup_seconds, 1),
         # Other work on the machine skews everything: the 1-minute load before and after.
         "load_average": [round(load_before, 2), round(load_after, 2)],
@@ -212,7 +216,7 @@ def run(
     return figures
 
 
-def _version(distribution: str) -> str:
+def package_version(distribution: str) -> str:
     try:
         return importlib.metadata.version(distribution)
     except importlib.metadata.PackageNotFoundError:
@@ -366,7 +370,7 @@ def count_finished(engine: Engine, task_uuids: list[str]) -> int:
 # ---------------------------------------------------------------------------- the servers
 
 
-def _app_settings(database_url: str, broker: str, folder: Path) -> dict[str, str]:
+def app_settings(database_url: str, broker: str, folder: Path) -> dict[str, str]:
     return {
         "sqlalchemy.url": database_url,
         "celery.broker_url": broker,
@@ -385,7 +389,7 @@ def _app_settings(database_url: str, broker: str, folder: Path) -> dict[str, str
     }
 
 
-def _write_ini(path: Path, use: str, settings: dict[str, str], threads: int) -> Path:
+def write_ini(path: Path, use: str, settings: dict[str, str], threads: int) -> Path:
     """An ini like production.ini's: the app, waitress with ``threads``, warnings-only logs."""
     lines = ["[app:main]", f"use = {use}"]
     # ConfigParser interpolation: a literal % (in a URL's password) must be doubled.
@@ -409,18 +413,26 @@ def _write_ini(path: Path, use: str, settings: dict[str, str], threads: int) -> 
 
 
 @contextlib.contextmanager
-def _served(ini: Path, log: Path) -> Iterator[tuple[int, int]]:
-    """``suijian -c INI serve`` in a child process on a free port; yields (port, pid)."""
+def served(ini: Path, log: Path, extra: Sequence[str] = ()) -> Iterator[tuple[int, int]]:
+    """``suijian -c INI serve [EXTRA]`` in a child process on a free port; yields (port, pid)."""
     port = devservices.free_port()
-    command = [sys.executable, "-c", _RUN_CLI, "-c", str(ini), "serve"]
-    command += ["--host", "127.0.0.1", "--port", str(port)]
+    with cli_child(["-c", str(ini), "serve", *extra], port, log) as pid:
+        yield port, pid
+
+
+@contextlib.contextmanager
+def cli_child(arguments: Sequence[str], port: int, log: Path) -> Iterator[int]:
+    """``suijian ARGUMENTS`` in a child process that listens on ``port``; yields its pid once
+    it accepts connections and stops it (SIGTERM, then SIGKILL after 30 s) afterwards."""
+    command = [sys.executable, "-c", _RUN_CLI, *arguments, "--host", "127.0.0.1"]
+    command += ["--port", str(port)]
     # The environment must not point the child at another database or broker.
     env = {k: v for k, v in os.environ.items() if k not in ENV_OVERRIDES and k != "SUIJIAN_INI"}
     with log.open("wb") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
     try:
         _wait_until_serving(port, process, log)
-        yield port, process.pid
+        yield process.pid
     finally:
         if process.poll() is None:
             process.terminate()  # ``serve`` exits on SIGTERM after closing its sockets
@@ -466,13 +478,22 @@ class Http:
         self.sock, self.buffer = None, b""
 
     def request(
-        self, method: str, path: str, body: bytes | None = None, token: str | None = None
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        token: str | None = None,
+        *,
+        content_type: str = "application/json",
+        headers: dict[str, str] | None = None,
     ) -> tuple[int, bytes]:
         head = f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\n"
         if token is not None:
             head += f"Authorization: Bearer {token}\r\n"
+        for name, value in (headers or {}).items():
+            head += f"{name}: {value}\r\n"
         if body is not None:
-            head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+            head += f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
         data = (head + "\r\n").encode("latin-1") + (body or b"")
         try:
             if self.sock is None:
@@ -544,12 +565,20 @@ class Http:
 ClientFn = Callable[[Http, ClientWork, int, int, threading.Barrier, ClientResult], None]
 
 
-def _drive(
-    port: int, pid: int, work: list[ClientWork], warmup: int, per_client: int, client: ClientFn
+def drive(
+    port: int,
+    pid: int,
+    work: list[ClientWork],
+    warmup: int,
+    per_client: int,
+    client: ClientFn,
+    steps: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Run one thread per client; the clock runs from the barrier (everyone signed in and
     warmed up) until the last client is done. The CPU time the server (``pid``) and the
-    clients (this process) spent meanwhile is measured too, and how busy the machine was."""
+    clients (this process) spent meanwhile is measured too, and how busy the machine was.
+    ``steps`` names the step numbers the client records with its latencies (per-step
+    percentiles in ``steps``)."""
     barrier = threading.Barrier(len(work) + 1)
     results = [ClientResult() for _ in work]
     threads = [
@@ -585,15 +614,14 @@ def _drive(
         "errors": sum(r.errors for r in results),
         "rps": requests / seconds if seconds > 0 else 0.0,
         "failures": [f for r in results for f in r.failures][:10],
-        **_percentiles(latencies),
+        **percentiles(latencies),
         "steps": {},
         "server_cpu_ms_per_request": _per_request(server_cpu - cpu_before[0], requests),
         "client_cpu_ms_per_request": _per_request(client_cpu - cpu_before[1], requests),
         "machine_busy": _busy(cpu_before[2], machine_cpu),
     }
-    if client is _inspection_client:
-        for k, step in enumerate(STEPS):
-            figures["steps"][step] = _percentiles(latencies[steps_of == k])
+    for k, step in enumerate(steps):
+        figures["steps"][step] = percentiles(latencies[steps_of == k])
     return figures
 
 
@@ -625,7 +653,7 @@ def _per_request(seconds: float, requests: int) -> float | None:
     return round(1000.0 * seconds / requests, 3) if requests else None
 
 
-def _percentiles(ms: np.ndarray) -> dict[str, float | None]:
+def percentiles(ms: np.ndarray) -> dict[str, float | None]:
     if ms.size == 0:
         return {"p50_ms": None, "p99_ms": None}
     p50, p99 = np.percentile(ms, [50, 99])
@@ -659,10 +687,10 @@ def _hello_client(http: Http, work: ClientWork, warmup: int, per_client: int,
         result.latencies.append((0, clock() - started))
         result.requests += 1
         if status != 200:
-            _failed(result, "GET /", status, _body)
+            record_failure(result, "GET /", status, _body)
 
 
-def _sign_in(http: Http, work: ClientWork) -> str:
+def sign_in(http: Http, work: ClientWork) -> str:
     body = json.dumps({"username": work.username, "password": work.password, "label": "bench"})
     status, answer = http.request("POST", "/api/v1/tokens", body.encode())
     if status != 201:
@@ -682,20 +710,20 @@ def _submission(task: BenchTask) -> list[tuple[str, bytes, int]]:
     signature = {"signer_name": "张三", "signer_role": "负责人", "refused": True, "signed_at": now}
     result = {"result": "no_problem", "note": "未发现问题", "finished_at": now}
     return [
-        (path, _json(checkin), 201),
-        (f"{path}/answers", _json(answers), 200),
-        (f"{path}/signature", _json(signature), 200),
-        (f"{path}/result", _json(result), 200),
+        (path, json_body(checkin), 201),
+        (f"{path}/answers", json_body(answers), 200),
+        (f"{path}/signature", json_body(signature), 200),
+        (f"{path}/result", json_body(result), 200),
     ]
 
 
-def _json(value: Any) -> bytes:
+def json_body(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def _inspection_client(http: Http, work: ClientWork, warmup: int, per_client: int,
                        barrier: threading.Barrier, result: ClientResult) -> None:  # fmt: skip
-    token = _sign_in(http, work)
+    token = sign_in(http, work)
     warm = ClientResult()
     for task in work.tasks[:warmup]:
         _submit(http, token, task, warm)
@@ -717,11 +745,11 @@ def _submit(http: Http, token: str, task: BenchTask, result: ClientResult) -> No
         result.latencies.append((step, clock() - started))
         result.requests += 1
         if status != expected:
-            _failed(result, f"PUT {path}", status, answer)
+            record_failure(result, f"PUT {path}", status, answer)
             return  # the rest of this inspection cannot succeed
 
 
-def _failed(result: ClientResult, what: str, status: int, answer: bytes) -> None:
+def record_failure(result: ClientResult, what: str, status: int, answer: bytes) -> None:
     result.errors += 1
     if len(result.failures) < 3:
         result.failures.append(f"{what} -> {status}: {answer[:300].decode('utf-8', 'replace')}")

@@ -1,7 +1,10 @@
 """``suijian bench import`` (the importer on the real FSA directory), ``suijian bench draw``
 (the draw on synthetic arrays), ``suijian bench rate`` (credit scoring on synthetic arrays),
 ``suijian bench feed`` (delivery to the reference data-center receiver) and ``suijian bench api``
-(inspection submissions through waitress)."""
+(inspection submissions through waitress), ``suijian bench load`` (complete inspections with
+evidence from 64 tablets, a real Celery worker feeding the data center, reconciled) and
+``suijian bench province`` (generate, import, rate, draw, publish and verify at province
+scale)."""
 
 from __future__ import annotations
 
@@ -11,7 +14,15 @@ from pathlib import Path
 
 import click
 
-from enforcement import bench, bench_api, bench_draw, bench_feed, bench_rate
+from enforcement import (
+    bench,
+    bench_api,
+    bench_draw,
+    bench_feed,
+    bench_load,
+    bench_province,
+    bench_rate,
+)
 from enforcement.cli.context import AppContext, pass_app
 from enforcement.db import is_sqlite
 from enforcement.devservices import ServiceUnavailableError
@@ -283,6 +294,153 @@ def bench_api_command(
     except (ValueError, RuntimeError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(json.dumps(figures, ensure_ascii=False) if as_json else bench_api.human(figures))
+
+
+@bench_group.command("load")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object only.")
+@click.option(
+    "--database-url",
+    help="PostgreSQL+PostGIS database to use: empty, or holding the same demo with a feed "
+    "never delivered (it is migrated, the demo loaded, and what the benchmark writes stays). "
+    "Default: a throwaway server.",
+)
+@click.option(
+    "--clients",
+    type=click.IntRange(min=1, max=90),
+    default=bench_load.DEFAULT_CLIENTS,
+    show_default=True,
+    help="Concurrent tablets, one keep-alive connection each.",
+)
+@click.option(
+    "--requests",
+    "n_requests",
+    type=click.IntRange(min=1),
+    default=bench_load.DEFAULT_REQUESTS,
+    show_default=True,
+    help=f"Measured requests (rounded up to whole submissions of {len(bench_load.STEPS)} per "
+    "client).",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=bench_load.DEFAULT_THREADS,
+    show_default=True,
+    help="Waitress threads.",
+)
+@click.option(
+    "--worker-concurrency",
+    type=click.IntRange(min=1),
+    default=bench_load.DEFAULT_WORKER_CONCURRENCY,
+    show_default=True,
+    help="Celery worker processes.",
+)
+@click.option(
+    "--enterprises",
+    type=click.IntRange(min=100),
+    default=bench_load.DEFAULT_ENTERPRISES,
+    show_default=True,
+    help="Size of the demo registry loaded.",
+)
+@click.option(
+    "--drain-timeout",
+    type=click.FloatRange(min=1),
+    default=bench_load.DEFAULT_DRAIN_TIMEOUT,
+    show_default=True,
+    help="Seconds to wait for the outbox and the feed to drain after the last request.",
+)
+@click.option(
+    "--broker-url",
+    help="Celery broker (Redis) the app and its worker use; it must be otherwise idle. "
+    "Default: a throwaway one.",
+)
+def bench_load_command(
+    as_json: bool,
+    database_url: str | None,
+    clients: int,
+    n_requests: int,
+    threads: int,
+    worker_concurrency: int,
+    enterprises: int,
+    drain_timeout: float,
+    broker_url: str | None,
+) -> None:
+    """Complete inspections with evidence from concurrent tablets, a real Celery worker
+    feeding the reference data center, and the feed reconciled afterwards."""
+    try:
+        figures = bench_load.run(
+            database_url,
+            clients=clients,
+            requests=n_requests,
+            threads=threads,
+            enterprises=enterprises,
+            broker_url=broker_url,
+            worker_concurrency=worker_concurrency,
+            drain_timeout=drain_timeout,
+        )
+    except (ValueError, RuntimeError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(json.dumps(figures, ensure_ascii=False) if as_json else bench_load.human(figures))
+
+
+@bench_group.command("province")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object only.")
+@click.option(
+    "--database-url",
+    help="PostgreSQL+PostGIS database to use (migrated here; it must hold no enterprises). "
+    "Default: a throwaway server.",
+)
+@click.option(
+    "--enterprises",
+    type=click.IntRange(min=100),
+    default=bench_province.DEFAULT_ENTERPRISES,
+    show_default=True,
+    help="Enterprises generated and imported.",
+)
+@click.option(
+    "--inspectors",
+    type=click.IntRange(min=10),
+    default=bench_province.DEFAULT_INSPECTORS,
+    show_default=True,
+    help="Inspectors generated and imported.",
+)
+@click.option(
+    "--work-dir",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Where the generated import files and the bundle go (a temporary folder in it).",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the JSON figures here after each step (finished: false until the end).",
+)
+@click.option("--quiet", is_flag=True, help="No progress lines on stderr.")
+def bench_province_command(
+    as_json: bool,
+    database_url: str | None,
+    enterprises: int,
+    inspectors: int,
+    work_dir: Path | None,
+    out: Path | None,
+    quiet: bool,
+) -> None:
+    """Generate, import, rate, draw with teams, publish and verify, end to end on PostGIS;
+    wall time and peak memory per step."""
+    try:
+        figures = bench_province.run(
+            database_url,
+            enterprises=enterprises,
+            inspectors=inspectors,
+            work_dir=work_dir,
+            progress=None if quiet else lambda line: click.echo(line, err=True),
+            out=out,
+        )
+    except (ValueError, RuntimeError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(
+        json.dumps(figures, ensure_ascii=False) if as_json else bench_province.human(figures)
+    )
 
 
 COMMANDS = [bench_group]
