@@ -11,6 +11,7 @@ def includeme(config: Configurator) -> None:
     config.add_route("login", "/login")
     config.add_route("logout", "/logout")
     config.add_route("set_locale", "/lang/{locale}")
+    config.add_route("account.password", "/account/password")
     config.add_route("directory.enterprises", "/directory/enterprises")
     # The supervisor console: directories, imports and jobs on the worker, cases, the feed
     config.add_route("directory.inspectors", "/directory/inspectors")

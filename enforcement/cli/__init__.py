@@ -48,11 +48,13 @@ def _register() -> None:
         serve,
         transfers,
         uscc,
+        users,
     )
 
     for module in (
         db, imports, demo, uscc, rfc3797, serve, bench, plans, draws, credit, backtest, feed,
         datacenter, transfers, disclosure, cases, clocks, audit, backup,
+        users,
     ):  # fmt: skip
         for command in module.COMMANDS:
             main.add_command(command)

@@ -70,6 +70,7 @@ EXPECTED: dict[str, dict[str, frozenset[str]]] = {
     "login": {"GET": ALL, "POST": ALL},
     "logout": {"GET": ALL, "POST": ALL},
     "set_locale": {"GET": ALL},
+    "account.password": {"GET": SIGNED_IN, "POST": SIGNED_IN},  # one's own password
     "healthz": {"GET": ALL},
     # directories and the supervisor console
     "directory.enterprises": {"*": DIRECTORY},
