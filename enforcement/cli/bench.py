@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
@@ -28,6 +30,8 @@ from enforcement.db import is_sqlite
 from enforcement.devservices import ServiceUnavailableError
 from enforcement.settings import SettingsError, load_settings
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 
 @click.group("bench")
 def bench_group() -> None:
@@ -43,6 +47,53 @@ def _configured_postgres(app: AppContext) -> str | None:
         except SettingsError:
             url = None
     return str(url) if url and not is_sqlite(str(url)) else None
+
+
+def _served_bench_options(
+    module: Any, per_submission: int, clients_help: str, threads_help: str
+) -> Callable[[F], F]:
+    """The options ``bench api`` and ``bench load`` share: tablets, requests, threads and the
+    demo's size, with ``module``'s defaults."""
+
+    def decorate(command: F) -> F:
+        for option in reversed(
+            (
+                click.option(
+                    "--clients",
+                    type=click.IntRange(min=1, max=90),
+                    default=module.DEFAULT_CLIENTS,
+                    show_default=True,
+                    help=clients_help,
+                ),
+                click.option(
+                    "--requests",
+                    "n_requests",
+                    type=click.IntRange(min=1),
+                    default=module.DEFAULT_REQUESTS,
+                    show_default=True,
+                    help=f"Measured requests (rounded up to whole submissions of "
+                    f"{per_submission} per client).",
+                ),
+                click.option(
+                    "--threads",
+                    type=click.IntRange(min=1),
+                    default=module.DEFAULT_THREADS,
+                    show_default=True,
+                    help=threads_help,
+                ),
+                click.option(
+                    "--enterprises",
+                    type=click.IntRange(min=100),
+                    default=module.DEFAULT_ENTERPRISES,
+                    show_default=True,
+                    help="Size of the demo registry loaded (the default is suijian demo load's).",
+                ),
+            )
+        ):
+            command = option(command)
+        return command
+
+    return decorate
 
 
 @bench_group.command("import")
@@ -241,34 +292,11 @@ def bench_feed_command(n: int, batch: int, postgis: bool, as_json: bool) -> None
     "the demo loaded, and the benchmark's plan, accounts and inspections stay). "
     "Default: a throwaway server.",
 )
-@click.option(
-    "--clients",
-    type=click.IntRange(min=1, max=90),
-    default=bench_api.DEFAULT_CLIENTS,
-    show_default=True,
-    help="Concurrent clients (tablets), one keep-alive connection each.",
-)
-@click.option(
-    "--requests",
-    "n_requests",
-    type=click.IntRange(min=1),
-    default=bench_api.DEFAULT_REQUESTS,
-    show_default=True,
-    help="Measured inspection requests (rounded up to whole submissions of 4 per client).",
-)
-@click.option(
-    "--threads",
-    type=click.IntRange(min=1),
-    default=bench_api.DEFAULT_THREADS,
-    show_default=True,
-    help="Waitress threads (both applications).",
-)
-@click.option(
-    "--enterprises",
-    type=click.IntRange(min=100),
-    default=bench_api.DEFAULT_ENTERPRISES,
-    show_default=True,
-    help="Size of the demo registry loaded (the default is suijian demo load's).",
+@_served_bench_options(
+    bench_api,
+    per_submission=4,
+    clients_help="Concurrent clients (tablets), one keep-alive connection each.",
+    threads_help="Waitress threads (both applications).",
 )
 @click.option("--broker-url", help="Celery broker (Redis) the app uses. Default: a throwaway one.")
 def bench_api_command(
@@ -304,28 +332,11 @@ def bench_api_command(
     "never delivered (it is migrated, the demo loaded, and what the benchmark writes stays). "
     "Default: a throwaway server.",
 )
-@click.option(
-    "--clients",
-    type=click.IntRange(min=1, max=90),
-    default=bench_load.DEFAULT_CLIENTS,
-    show_default=True,
-    help="Concurrent tablets, one keep-alive connection each.",
-)
-@click.option(
-    "--requests",
-    "n_requests",
-    type=click.IntRange(min=1),
-    default=bench_load.DEFAULT_REQUESTS,
-    show_default=True,
-    help=f"Measured requests (rounded up to whole submissions of {len(bench_load.STEPS)} per "
-    "client).",
-)
-@click.option(
-    "--threads",
-    type=click.IntRange(min=1),
-    default=bench_load.DEFAULT_THREADS,
-    show_default=True,
-    help="Waitress threads.",
+@_served_bench_options(
+    bench_load,
+    per_submission=len(bench_load.STEPS),
+    clients_help="Concurrent tablets, one keep-alive connection each.",
+    threads_help="Waitress threads.",
 )
 @click.option(
     "--worker-concurrency",
@@ -333,13 +344,6 @@ def bench_api_command(
     default=bench_load.DEFAULT_WORKER_CONCURRENCY,
     show_default=True,
     help="Celery worker processes.",
-)
-@click.option(
-    "--enterprises",
-    type=click.IntRange(min=100),
-    default=bench_load.DEFAULT_ENTERPRISES,
-    show_default=True,
-    help="Size of the demo registry loaded.",
 )
 @click.option(
     "--drain-timeout",

@@ -69,6 +69,7 @@ from enforcement.models import (
 from enforcement.reasons import Reason, reason
 from enforcement.services import audit, clocks
 from enforcement.services.credit_records import add_penalty, penalty_document, rerate_later
+from enforcement.services.departments import officer_department_id
 from enforcement.services.wire import iso_utc
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -181,17 +182,6 @@ class CaseStaleVersionError(CaseError):
 
 
 # ---------------------------------------------------------------------- helpers
-
-
-def officer_department_id(user: User | None) -> int | None:
-    """The department a user works for: their own, else their inspector record's."""
-    if user is None:
-        return None
-    if user.department_id is not None:
-        return user.department_id
-    if user.inspector is not None:
-        return user.inspector.department_id
-    return None
 
 
 def local_date(moment: dt.datetime) -> dt.date:
@@ -1551,6 +1541,5 @@ __all__ = [
     "listing",
     "local_date",
     "measure_document",
-    "officer_department_id",
     "open_case_from_inspection",
 ]

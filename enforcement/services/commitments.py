@@ -47,6 +47,7 @@ from enforcement.models import (
 from enforcement.reasons import reason
 from enforcement.services import audit
 from enforcement.services.credit_records import rerate_later
+from enforcement.services.departments import officer_department_id
 from enforcement.services.wire import iso_utc
 
 MIN_TEXT = 10
@@ -106,17 +107,6 @@ def _own_enterprise(actor: User, action: str) -> int:
             reason("only an enterprise account can ${action}", action=action)
         )
     return actor.enterprise_id
-
-
-def department_of(user: User | None) -> int | None:
-    """The department an officer works for: their own, else their inspector record's."""
-    if user is None:
-        return None
-    if user.department_id is not None:
-        return user.department_id
-    if user.inspector is not None:
-        return user.inspector.department_id
-    return None
 
 
 def _required(value: object, field: str, *, required: bool) -> str:
@@ -379,7 +369,7 @@ def _in_department(viewer: User, commitment: Commitment) -> bool:
     """Whether an officer who may read commitments has this one in their scope."""
     if Role(viewer.role) is Role.ADMIN:
         return True
-    department = department_of(viewer)
+    department = officer_department_id(viewer)
     return department is None or department == commitment.department_id
 
 
@@ -428,7 +418,7 @@ def list_commitments(
             return []
         query = query.where(Commitment.enterprise_id == viewer.enterprise_id)
     elif role in READING_ROLES:
-        department = department_of(viewer)
+        department = officer_department_id(viewer)
         if role is not Role.ADMIN and department is not None:
             query = query.where(Commitment.department_id == department)
     else:
@@ -469,7 +459,6 @@ __all__ = [
     "CommitmentStateError",
     "CommitmentValidationError",
     "commitment_feed_document",
-    "department_of",
     "enterprise_inspections",
     "feed_key",
     "get_commitment",

@@ -46,6 +46,7 @@ from enforcement.services.clocks import (
     start_of_date,
     stop_clock,
 )
+from enforcement.services.departments import officer_department_id
 from enforcement.services.task_feed import note_task_changes
 from enforcement.workdays import WorkCalendar
 
@@ -153,19 +154,11 @@ def _may_see(actor: User, order: RectificationOrder) -> bool:
     if role is Role.ENTERPRISE:
         return actor.enterprise_id is not None and actor.enterprise_id == order.enterprise_id
     if role in (Role.SUPERVISOR, Role.INSPECTOR):
-        department = _department_of(actor)
+        department = officer_department_id(actor)
         if department is None or department == order.department_id:
             return True
         return actor.inspector_id is not None and _on_team(order, actor.inspector_id)
     return False
-
-
-def _department_of(actor: User) -> int | None:
-    if actor.department_id is not None:
-        return actor.department_id
-    if actor.inspector is not None:
-        return actor.inspector.department_id
-    return None
 
 
 def _on_team(order: RectificationOrder, inspector_id: int) -> bool:
@@ -204,7 +197,7 @@ def list_orders(
             return []
         query = query.where(RectificationOrder.enterprise_id == actor.enterprise_id)
     elif role is not Role.ADMIN:
-        department = _department_of(actor)
+        department = officer_department_id(actor)
         if department is not None:
             query = query.where(RectificationOrder.department_id == department)
     return list(

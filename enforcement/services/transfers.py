@@ -88,6 +88,7 @@ from enforcement.models import (
 from enforcement.reasons import Reason, reason
 from enforcement.services import audit, clocks
 from enforcement.services.cases import CASE_STATUS_REASONS, listing
+from enforcement.services.departments import officer_department_id
 from enforcement.services.wire import iso_utc
 from enforcement.transfer_package import PackageResult, build_package, format_quantity
 
@@ -200,17 +201,6 @@ def pending_transfer(session: Session, case: PenaltyCase) -> Transfer | None:
     if transfer is None or transfer.status not in PENDING_TRANSFER_STATUSES:
         return None
     return transfer
-
-
-def officer_department_id(user: User | None) -> int | None:
-    """The department a user works for: their own, else their inspector record's."""
-    if user is None:
-        return None
-    if user.department_id is not None:
-        return user.department_id
-    if user.inspector is not None:
-        return user.inspector.department_id
-    return None
 
 
 def transfer_clocks(session: Session, transfers: Iterable[Transfer]) -> dict[int, list[Clock]]:

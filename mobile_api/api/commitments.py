@@ -22,8 +22,7 @@ from enforcement.services.commitments import (
     list_commitments,
 )
 from enforcement.services.wire import iso_utc
-from mobile_api.api import api_view
-from mobile_api.api_errors import ApiError
+from mobile_api.api import api_view, if_match_version
 from mobile_api.i18n import _
 from mobile_api.security import Permission
 
@@ -81,18 +80,7 @@ def _body(request: Request) -> dict[str, Any]:
 
 
 def _if_match(request: Request) -> int | None:
-    """The version in ``If-Match`` (``"7"``, ``W/"7"`` or ``7``); None without one or ``*``."""
-    header = request.headers.get("If-Match")
-    if header is None or header.strip() == "*":
-        return None
-    value = header.strip().removeprefix("W/").strip('"')
-    if not value.isdigit() or len(value) > 9:
-        raise ApiError(
-            412,
-            code="precondition_failed",
-            fields={"If-Match": _("is not a version of this commitment")},
-        )
-    return int(value)
+    return if_match_version(request, _("is not a version of this commitment"))
 
 
 def _service(request: Request) -> CommitmentService:

@@ -30,8 +30,8 @@ from enforcement.services.inspections import (
     StaleVersionError,
 )
 from enforcement.services.task_feed import changes_since
-from mobile_api.api import api_view
-from mobile_api.api_errors import API_PATHS, ApiError, envelope
+from mobile_api.api import api_view, if_match_version
+from mobile_api.api_errors import API_PATHS, envelope
 from mobile_api.i18n import _
 from mobile_api.security import Permission
 
@@ -45,14 +45,7 @@ def _uuid(request: Request, name: str) -> uuid.UUID:
 
 
 def _if_match(request: Request) -> int | None:
-    """The version in an ``If-Match`` header (``"7"``, ``W/"7"`` or ``7``); None without one."""
-    header = request.headers.get("If-Match")
-    if header is None or header.strip() == "*":
-        return None
-    value = header.strip().removeprefix("W/").strip('"')
-    if not value.isdigit():
-        raise ApiError(412, code="precondition_failed", fields={"If-Match": "is not an ETag"})
-    return int(value)
+    return if_match_version(request, _("is not a version of this inspection"))
 
 
 def inspection_response(

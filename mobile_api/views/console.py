@@ -48,7 +48,6 @@ from enforcement.services.cases import (
     CaseStaleVersionError,
     CaseValidationError,
     case_clocks,
-    officer_department_id,
 )
 from enforcement.services.clocks import (
     ClockError,
@@ -57,6 +56,7 @@ from enforcement.services.clocks import (
     due_date_of,
     list_alerts,
 )
+from enforcement.services.departments import officer_department_id
 from enforcement.services.registry_lists import search_inspectors, search_items
 from mobile_api.i18n import _
 from mobile_api.security import Permission

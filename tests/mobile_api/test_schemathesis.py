@@ -42,7 +42,8 @@ from sqlalchemy.orm import Session
 from enforcement import migrate
 from enforcement.db import make_engine
 from enforcement.models import EvidenceFile, PenaltyCase
-from enforcement.services.cases import CaseService, officer_department_id
+from enforcement.services.cases import CaseService
+from enforcement.services.departments import officer_department_id
 from enforcement.services.inspections import InspectionService
 from enforcement.services.tokens import TokenService
 from enforcement.services.transfers import TransferService
