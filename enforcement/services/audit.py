@@ -18,11 +18,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, insert, inspect, or_, select
+from sqlalchemy import BigInteger, inspect, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapper, Session
 
-from enforcement import feed
+from enforcement import bulkwrite, feed
 from enforcement.models import AuditLog, Base, Department, Role, User, utcnow
 from enforcement.models.audit import (
     GENESIS_HASH,
@@ -118,7 +118,7 @@ def record_many(
             }
         )
     if rows:
-        session.execute(insert(AuditLog), rows)
+        bulkwrite.insert_rows(session, AuditLog.__table__, rows)
         mark_unsealed(session)
     return len(rows)
 

@@ -23,9 +23,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from enforcement import bulkwrite
 from enforcement.models import (
     CreditRating,
     Enterprise,
@@ -40,6 +41,7 @@ from enforcement.services.credit_indicators import (
     IndicatorFrame,
     compute_indicators,
     flagged_representatives,
+    id_filter,
 )
 from enforcement.services.credit_scoring import ScoredBatch, score_frame
 
@@ -118,13 +120,13 @@ class RatingService:
                     Enterprise.id,
                     Enterprise.credit_tier,
                     Enterprise.credit_score,
-                ).where(Enterprise.id.in_(ids))
+                ).where(id_filter(Enterprise.id, ids))
             )
         }
         last_card = dict(
             self.session.execute(
                 select(CreditRating.enterprise_id, CreditRating.scorecard)
-                .where(CreditRating.enterprise_id.in_(ids))
+                .where(id_filter(CreditRating.enterprise_id, ids))
                 .order_by(CreditRating.enterprise_id, CreditRating.rated_at, CreditRating.id)
             ).all()
         )  # the last row of each enterprise wins
@@ -152,6 +154,7 @@ class RatingService:
                     "credit_tier": tier,
                     "credit_score": score,
                     "credit_rated_at": now,
+                    "updated_at": now,
                 }
             )
             ratings.append(
@@ -185,9 +188,10 @@ class RatingService:
             details |= {"cause": cause.value, "detail": detail}
             audits.append((action, Enterprise.__tablename__, str(enterprise_id), details))
         if ratings:
-            # Set-based writes: one executemany each, not one statement per enterprise.
-            self.session.execute(insert(CreditRating), ratings)
-            self.session.execute(update(Enterprise), updates)
+            # Set-based writes (COPY on PostgreSQL), not one statement per enterprise.
+            bulkwrite.insert_rows(self.session, CreditRating.__table__, ratings)
+            bulkwrite.update_rows(self.session, Enterprise.__table__, updates)
+            bulkwrite.expire_loaded(self.session, Enterprise, updates)
             audit.record_many(self.session, self.actor, audits, at=now)
         self.session.flush()
 

@@ -12,10 +12,12 @@ import dataclasses
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from enforcement import bulkwrite
 from enforcement.models import InspectionTask, Inspector, TaskChange, TaskStatus, utcnow
 
 #: Task statuses that put a task on its team's tablets (standby alternates are not called up).
@@ -58,7 +60,8 @@ def _write(session: Session, by_inspector: dict[int, list[tuple[int, uuid.UUID, 
         ).all()
     )
     now = utcnow()
-    rows = []
+    rows: list[dict[str, Any]] = []
+    seqs: list[dict[str, Any]] = []
     for inspector_id in ids:
         seq = last[inspector_id]
         for task_id, task_uuid, deleted in by_inspector[inspector_id]:
@@ -73,10 +76,11 @@ def _write(session: Session, by_inspector: dict[int, list[tuple[int, uuid.UUID, 
                     "changed_at": now,
                 }
             )
-        session.execute(
-            update(Inspector).where(Inspector.id == inspector_id).values(task_feed_seq=seq)
-        )
-    session.execute(insert(TaskChange), rows)
+        seqs.append({"id": inspector_id, "task_feed_seq": seq, "updated_at": now})
+    # Set-based (COPY on PostgreSQL): a draw writes the feeds of thousands of officers.
+    bulkwrite.update_rows(session, Inspector.__table__, seqs)
+    bulkwrite.expire_loaded(session, Inspector, seqs)
+    bulkwrite.insert_rows(session, TaskChange.__table__, rows)
     return len(rows)
 
 
