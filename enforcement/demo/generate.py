@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import itertools
+import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from enforcement.demo.accounts import DEMO_HOME_ADCODE, DEMO_LOGINS
 from enforcement.demo.catalogue import DepartmentSpec, IndustrySpec, ItemSpec
 from enforcement.demo.geography import Area
 from enforcement.models import EnterpriseStatus, EntityType, JurisdictionLevel, Role
-from enforcement.uscc import CHARSET, make_uscc
+from enforcement.uscc import CHARSET, organisation_check_character, uscc_check_character
 
 DEFAULT_SEED = 2015  # the year of 国办发〔2015〕58号, which introduced 双随机、一公开
 DEFAULT_ENTERPRISES = 20_000
@@ -58,6 +59,7 @@ CITY_LEVEL_INSPECTOR_SHARE = 0.15
 # known trading and manufacturing towns; the Zhejiang cities are richer than 平凉.
 DISTRICT_DENSITY = 2.5
 CITY_DENSITY = {"330700": 1.6, "330800": 1.0, "340700": 1.2, "441800": 1.0, "620800": 0.5}
+NAME_TRIES_PER_LENGTH = 4  # name collisions before the trade name gets one more character
 COUNTY_DENSITY = {"330782": 4.0, "330784": 1.5, "330783": 1.5}
 
 
@@ -168,7 +170,7 @@ class _Weighted:
     def __init__(self, weights: Iterable[float]) -> None:
         self.cumulative = list(itertools.accumulate(float(w) for w in weights))
 
-    def draw(self, rng: np.random.Generator) -> int:
+    def draw(self, rng: np.random.Generator | _Names) -> int:
         return bisect.bisect_right(self.cumulative, rng.random() * self.cumulative[-1])
 
 
@@ -177,30 +179,46 @@ _SURNAME_WEIGHTS = _Weighted(w for _, w in names.SURNAMES)
 
 
 class _Names:
-    """Draws personal and trade names from one random stream."""
+    """Draws personal and trade names from one random stream.
+
+    Uniform numbers are drawn from ``rng`` in blocks: one NumPy call per scalar cost more than
+    the rest of an enterprise's record (a province has millions)."""
+
+    _BLOCK = 1 << 16
 
     def __init__(self, rng: np.random.Generator) -> None:
         self.rng = rng
+        self._block: list[float] = []
+        self._next = 0
+
+    def random(self) -> float:
+        if self._next == len(self._block):
+            self._block = self.rng.random(self._BLOCK).tolist()
+            self._next = 0
+        self._next += 1
+        return self._block[self._next - 1]
 
     def pick(self, seq: tuple[str, ...] | str) -> str:
-        return seq[int(self.rng.integers(len(seq)))]
+        return seq[int(self.random() * len(seq))]
 
     def surname(self) -> str:
-        return _SURNAMES[_SURNAME_WEIGHTS.draw(self.rng)]
+        return _SURNAMES[_SURNAME_WEIGHTS.draw(self)]
 
     def given(self) -> str:
-        length = 2 if self.rng.random() < 0.85 else 1
+        length = 2 if self.random() < 0.85 else 1
         return "".join(self.pick(names.GIVEN_CHARACTERS) for _ in range(length))
 
     def person(self) -> str:
         return self.surname() + self.given()
 
-    def trade(self) -> str:
-        first = self.pick(names.TRADE_NAME_CHARACTERS)
-        second = self.pick(names.TRADE_NAME_CHARACTERS)
-        while second == first:
-            second = self.pick(names.TRADE_NAME_CHARACTERS)
-        return first + second
+    def trade(self, length: int = 2) -> str:
+        """A trade name (字号) of ``length`` different characters."""
+        chosen: list[str] = []
+        while len(chosen) < length:
+            character = self.pick(names.TRADE_NAME_CHARACTERS)
+            if character not in chosen:
+                chosen.append(character)
+        return "".join(chosen)
 
 
 def _county_weights(counties: tuple[Area, ...]) -> np.ndarray:
@@ -246,20 +264,28 @@ def _registration_dates(
     return dates
 
 
-def _capital(rng: np.random.Generator, entity_type: EntityType) -> Decimal | None:
+def _capital(normal: float, entity_type: EntityType) -> Decimal | None:
+    """Registered capital from a standard normal draw (log-normal around a median)."""
     if entity_type is EntityType.INDIVIDUAL:
         return None  # individual businesses register no capital
     median, sigma = (1_000_000, 1.3) if entity_type is EntityType.COMPANY else (300_000, 1.0)
-    value = float(np.exp(rng.normal(np.log(median), sigma)))
+    value = math.exp(math.log(median) + sigma * normal)
     units = max(1, min(500_000, round(value / 10_000)))  # whole 万元, at most 50 亿
     return Decimal(units * 10_000)
 
 
-def _org_base(rng: np.random.Generator, registered: dt.date) -> str:
+def _org_base(draw: _Names, registered: dt.date) -> str:
     if registered >= USCC_START:
-        tail = rng.choice(len(CHARSET), size=6)
-        return "MA" + "".join(CHARSET[int(i)] for i in tail)
-    return f"{int(rng.integers(10**7, 10**8)):08d}"
+        return "MA" + "".join(draw.pick(CHARSET) for _ in range(6))
+    return f"{10**7 + int(draw.random() * 9 * 10**7):08d}"
+
+
+def _uscc(entity_type: EntityType, division: str, org_base8: str) -> str:
+    # make_uscc's parts, without its full re-validation: the parts here are valid by
+    # construction (a bundled county's code, the charset), and a province has millions.
+    first17 = "9" + USCC_ENTITY_DIGIT[entity_type] + division + org_base8
+    first17 += organisation_check_character(org_base8)
+    return first17 + uscc_check_character(first17)
 
 
 # --------------------------------------------------------------------------- enterprises
@@ -290,20 +316,24 @@ def _enterprise_name(
     company_place: str,
     shop_place: str,
     province: str,
+    longer: int = 0,
 ) -> str:
+    """A name; ``longer`` > 0 (after collisions) lengthens the trade name by that many
+    characters, as registrants do when the short name is taken in their county."""
+    trade = draw.trade(2 + longer)
     if entity_type is EntityType.INDIVIDUAL:
-        pattern = draw.pick(names.SHOP_PREFIX_PATTERNS)
+        pattern = "{trade}" if longer else draw.pick(names.SHOP_PREFIX_PATTERNS)
         prefix = pattern.format(
-            surname=draw.surname(), trade=draw.trade(), given=draw.pick(names.GIVEN_CHARACTERS)
+            surname=draw.surname(), trade=trade, given=draw.pick(names.GIVEN_CHARACTERS)
         )
         return f"{shop_place}{prefix}{draw.pick(industry.shop_words)}"
     if entity_type is EntityType.COOPERATIVE:
-        return f"{shop_place}{draw.trade()}{draw.pick(industry.cooperative_words)}专业合作社"
+        return f"{shop_place}{trade}{draw.pick(industry.cooperative_words)}专业合作社"
     forms = _MANUFACTURER_FORMS if industry.manufacturing else _COMPANY_FORMS
-    form = forms[0][forms[1].draw(draw.rng)]
+    form = forms[0][forms[1].draw(draw)]
     # Larger companies register with the province as their place name (浙江鸿泰…有限公司).
-    place = province.removesuffix("省") if draw.rng.random() < 0.08 else company_place
-    return f"{place}{draw.trade()}{draw.pick(industry.company_words)}{form}"
+    place = province.removesuffix("省") if draw.random() < 0.08 else company_place
+    return f"{place}{trade}{draw.pick(industry.company_words)}{form}"
 
 
 def _enterprises(rng: np.random.Generator, total: int) -> tuple[EnterpriseRecord, ...]:
@@ -330,29 +360,32 @@ def _enterprises(rng: np.random.Generator, total: int) -> tuple[EnterpriseRecord
         townships = _townships(rng, county)
         types = [ENTITY_TYPES[i] for i in rng.choice(3, size=count, p=ENTITY_TYPE_SHARES)]
         statuses = rng.choice(len(STATUSES), size=count, p=STATUS_SHARES)
+        normals = rng.normal(size=count).tolist()
+        door_numbers = np.minimum(np.ceil(rng.pareto(1.2, size=count) * 20) + 1, 999)
+        door_numbers = door_numbers.astype(np.int64).tolist()  # mostly small
         dates: dict[EntityType, list[dt.date]] = {
             t: _registration_dates(rng, t, types.count(t)) for t in ENTITY_TYPES
         }
         for k in range(count):
             entity_type = types[k]
-            industry = industries[industry_weights[entity_type].draw(rng)]
+            industry = industries[industry_weights[entity_type].draw(draw)]
             registered = dates[entity_type].pop()
-            name = _enterprise_name(
-                draw, entity_type, industry, company_place, shop_place, province
-            )
-            while name in used_names:  # names are unique within a registration authority
+            name, tries = "", 0
+            while not name or name in used_names:  # unique within a registration authority
+                # A crowded county runs out of two-character trade names: lengthen them.
+                longer = tries // NAME_TRIES_PER_LENGTH
                 name = _enterprise_name(
-                    draw, entity_type, industry, company_place, shop_place, province
+                    draw, entity_type, industry, company_place, shop_place, province, longer
                 )
+                tries += 1
             used_names.add(name)
             uscc = ""
             while not uscc or uscc in used_codes:
-                uscc = make_uscc(
-                    "9", USCC_ENTITY_DIGIT[entity_type], county.adcode, _org_base(rng, registered)
-                )
+                uscc = _uscc(entity_type, county.adcode, _org_base(draw, registered))
             used_codes.add(uscc)
-            number = min(int(np.ceil(rng.pareto(1.2) * 20)) + 1, 999)  # mostly small
-            address = f"{address_place}{draw.pick(townships)}{draw.pick(names.ROADS)}{number}号"
+            address = (
+                f"{address_place}{draw.pick(townships)}{draw.pick(names.ROADS)}{door_numbers[k]}号"
+            )
             records.append(
                 {
                     "uscc": uscc,
@@ -367,7 +400,7 @@ def _enterprises(rng: np.random.Generator, total: int) -> tuple[EnterpriseRecord
                     "county_adcode": county.adcode,
                     "status": STATUSES[int(statuses[k])],
                     "registration_date": registered,
-                    "registered_capital": _capital(rng, entity_type),
+                    "registered_capital": _capital(normals[k], entity_type),
                 }
             )
     _share_representatives(rng, records, by_code)
