@@ -1,25 +1,46 @@
-"""Distributed draws: the strata of one draw computed by Celery workers and merged in a chord.
+"""Distributed draws: the strata of one draw computed by Celery workers, merged by the client.
 
 Every stratum has its own generator, seeded with ``HMAC(draw key, stratum label)``
 (``random_sampler.seeds``), so any group of strata can be drawn on its own. The client
 (``distributed_selection``) reads the stored candidate snapshot, computes the allocation of the
-whole draw once, splits the strata into balanced groups and sends a chord:
+whole draw once, splits the strata into balanced groups and (``draw_in_parts``):
 
-* header: one ``enforcement.tasks.draw_part`` per group. A part loads the snapshot by its
+* sends one ``enforcement.tasks.draw_part`` per group. A part loads the snapshot by its
   SHA-256, keeps only the rows of its strata (``strata_rows`` + ``TargetArrays.take``) and draws
-  them with the whole draw's allocation (``draw_targets(strata=..., allocation=...)``);
-* body: ``enforcement.tasks.merge_draw_parts`` merges the parts (``merge_strata``, which also
-  runs the global item-coverage step) and returns the merged ``Selection``.
+  them with the whole draw's allocation (``draw_targets(strata=..., allocation=...)``). Its task
+  id is the SHA-256 of its arguments (``part_task_id``): the same part always has the same id,
+  and the id reveals nothing of the key;
+* waits for the parts' results, and sends again a part lost with a killed worker (below);
+* merges the parts itself (``merge_loaded``: ``merge_strata``, which also runs the global
+  item-coverage step) on the snapshot it has already read.
 
 The result is the one-process ``run_draw`` selection, array for array: the allocation, the
 per-stratum draws and the coverage step are the same computations on the same inputs. Teams
 and the report are not distributed: the caller runs ``finish_draw`` on the merged selection.
 
+**A lost part.** Tasks are acknowledged late, so a pool child killed mid-part is handed back
+by its worker (``task_reject_on_worker_lost``). A whole worker killed (SIGKILL, the machine)
+leaves its part unacknowledged on the broker, which Redis gives back only after its visibility
+timeout (an hour): too late for the client. So while it waits, the client asks the workers
+every few seconds which unfinished parts they hold (``inspect().query_task``: running,
+reserved, or waiting for a retry). A part that was started (``track_started``) or is being
+retried, and that no answering worker holds for ``suijian.draw.part_stall_seconds`` (30 s) in
+a row, is sent again with the same id and arguments; so is a part never started while a worker
+sits idle (then it is not waiting in the queue). No worker answering means "wait": the part is
+sent again once a worker (a restarted one) answers without it. At most ``MAX_SENT_AGAIN``
+times a part per call. A duplicate run is harmless: a part is a pure function of its
+arguments and the content-addressed snapshot, and the result backend keeps the first success.
+Why not a shorter visibility timeout instead: it applies to every message of the transport, so
+any task running longer than it (the nightly re-rating) would be delivered a second time while
+it still runs; and it does not tell a dead worker from a slow one, which asking the workers does.
+
+After success or a failure the parts' results are forgotten; after a timeout they are kept
+(they expire after a day), so drawing again reuses the parts already done.
+
 Task arguments and results are JSON (the app's serializer). Arrays travel as a deterministic
 ``.npz`` (fixed entry order and timestamps, deflated) in base64 (``encode_selection``,
 ``encode_allocation``); plans as ``PlanSpec.as_dict()``; the draw key (not the seed) as hex.
-Every task is a pure function of its arguments and the content-addressed snapshot, so a part
-that is retried (late acknowledgement, a lost worker) returns the same bytes.
+The ``merge_draw_parts`` task (``merge_parts``) remains for messages sent by older clients.
 """
 
 from __future__ import annotations
@@ -27,27 +48,33 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import functools
+import hashlib
 import heapq
 import io
 import json
+import logging
 import re
+import time
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from celery import Celery, chord
-from celery.exceptions import TimeoutError as CeleryTimeoutError
-from celery.result import AsyncResult, GroupResult
+from celery import Celery, states
+from celery.result import AsyncResult
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from enforcement.reasons import reason
 from enforcement.services.snapshots import SnapshotMissingError, load_snapshot
-from enforcement.worker import task_session
+from enforcement.worker import SETTINGS_KEY, task_session
 from random_sampler.allocation import Allocation, PlanSpec
-from random_sampler.draw import draw_allocation, merge_strata, strata_rows
+from random_sampler.draw import TargetArrays, draw_allocation, merge_strata, strata_rows
 from random_sampler.seeds import draw_key
 from random_sampler.select import Selection, draw_targets
+
+log = logging.getLogger(__name__)
 
 SELECTION_FORMAT = "suijian-selection/1"
 ALLOCATION_FORMAT = "suijian-allocation/1"
@@ -62,6 +89,10 @@ _ALLOCATION_FLOATS = ("budget", "scale", "u")
 _SELECTION_ARRAYS = tuple(f.name for f in dataclasses.fields(Selection) if f.name != "allocation")
 _PLAN_FIELDS = tuple(f.name for f in dataclasses.fields(PlanSpec))
 _LABELS_SHOWN = 5  # stratum labels named in an error message before "and N more"
+DEFAULT_PART_STALL_SECONDS = 30.0  # held by no worker this long: a part is sent again
+MAX_SENT_AGAIN = 3  # times one part is sent again in one call, at most
+_POLL_SECONDS = 0.25  # between two looks at the parts' results
+_INSPECT_SECONDS = 1.0  # how long the workers have to answer "which parts do you hold?"
 
 
 class EncodingError(ValueError):
@@ -340,7 +371,8 @@ def merge_parts(
     plan: Mapping[str, Any],
     key: str,
 ) -> dict[str, Any]:
-    """Merge the parts' selections into the whole draw's (the ``merge_draw_parts`` task).
+    """Merge the parts' selections into the whole draw's (the ``merge_draw_parts`` task, kept
+    for messages of an older client; the client now merges itself with ``merge_loaded``).
 
     Returns ``{"parts", "selection"}``; an error other than a database one is raised as
     ``DrawPartError``.
@@ -349,20 +381,32 @@ def merge_parts(
         spec = decode_plan(plan)
         draw_key_bytes = _decode_key(key)
         targets = load_snapshot(session, _check_sha256(snapshot_sha256)).targets
-        ordered = sorted(parts, key=lambda part: int(part["group"]))
-        selections = [decode_selection(part["selection"]) for part in ordered]
-        merged = merge_strata(
-            selections,
-            key=draw_key_bytes,
-            plan=spec,
-            targets=targets,
-            rows=[strata_rows(targets, s.computed_strata) for s in selections],
-        )
     except SQLAlchemyError:
         raise
     except Exception as exc:
         raise DrawPartError(f"merging the {len(parts)} parts failed: {exc}") from exc
+    merged = merge_loaded(parts, key=draw_key_bytes, plan=spec, targets=targets)
     return {"parts": len(parts), "selection": encode_selection(merged)}
+
+
+def merge_loaded(
+    parts: Sequence[Mapping[str, Any]], *, key: bytes, plan: PlanSpec, targets: TargetArrays
+) -> Selection:
+    """The whole draw's selection from the parts' results (``{"group", "selection"}``) and
+    the snapshot's targets: ``merge_strata``, which maps each part's rows back and runs the
+    global item-coverage step. Any error is raised as ``DrawPartError``."""
+    try:
+        ordered = sorted(parts, key=lambda part: int(part["group"]))
+        selections = [decode_selection(part["selection"]) for part in ordered]
+        return merge_strata(
+            selections,
+            key=key,
+            plan=plan,
+            targets=targets,
+            rows=[strata_rows(targets, s.computed_strata) for s in selections],
+        )
+    except Exception as exc:
+        raise DrawPartError(f"merging the {len(parts)} parts failed: {exc}") from exc
 
 
 # --------------------------------------------------------------------------- the client
@@ -384,11 +428,13 @@ def distributed_selection(
     The snapshot must already be stored (``store_snapshot``) **and committed**: the workers,
     and this function, read it from the database by ``snapshot_sha256`` in their own
     transactions. Splits the strata into ``parts`` groups balanced by their number of targets,
-    sends one chord and waits up to ``timeout`` seconds. Only the derived draw key crosses the
-    broker, never the seed. Run ``finish_draw(..., selection=...)`` for teams and the report.
+    sends one ``draw_part`` task per group, waits up to ``timeout`` seconds for them (sending
+    again a part lost with a killed worker, ``draw_in_parts``) and merges them here. Only the
+    derived draw key crosses the broker, never the seed. Run ``finish_draw(...,
+    selection=...)`` for teams and the report.
 
-    Raises ``DistributedDrawError`` naming the failed stratum group (or the merge, or what was
-    still running at the timeout), ``SnapshotMissingError`` when no committed snapshot has the
+    Raises ``DistributedDrawError`` naming the failed stratum group (or the merge, or how far
+    the draw got at the timeout), ``SnapshotMissingError`` when no committed snapshot has the
     SHA-256, and ValueError naming a bad argument.
     """
     _check_sha256(snapshot_sha256)
@@ -422,6 +468,7 @@ def distributed_selection(
         groups=groups,
         timeout=timeout,
         labels=targets.stratum_labels,
+        targets=targets,
     )
 
 
@@ -435,95 +482,281 @@ def draw_in_parts(
     groups: Sequence[Sequence[int]],
     timeout: float,
     labels: Sequence[str] | None = None,
+    targets: TargetArrays | None = None,
+    stall_seconds: float | None = None,
 ) -> Selection:
-    """Send the chord for these stratum ``groups`` (each stratum in exactly one) and decode
-    the merged selection. ``labels`` only make error messages clearer."""
+    """Send one ``draw_part`` per stratum group (each stratum in exactly one), wait for them,
+    sending again a part that a lost worker took with it, and merge them here.
+
+    ``labels`` only make error messages clearer; ``targets`` (the snapshot's, already loaded)
+    saves reading the snapshot again for the merge. ``stall_seconds`` (default: the setting
+    ``suijian.draw.part_stall_seconds``, 30) is how long a part may be neither finished nor
+    held by any worker that answers before it is sent again.
+    """
     common = {"snapshot_sha256": snapshot_sha256, "plan": encode_plan(plan), "key": key.hex()}
     encoded_allocation = encode_allocation(allocation)
-    header = [
-        app.signature(
-            DRAW_PART_TASK,
-            kwargs={
-                **common,
-                "allocation": encoded_allocation,
-                "strata": [int(h) for h in group],
-                "group": index,
-                "groups": len(groups),
-            },
-        )
+    calls = [
+        {
+            **common,
+            "allocation": encoded_allocation,
+            "strata": [int(h) for h in group],
+            "group": index,
+            "groups": len(groups),
+        }
         for index, group in enumerate(groups)
     ]
-    body = app.signature(MERGE_TASK, kwargs=common)
-    result: AsyncResult = chord(header, app=app)(body)
+    stall = part_stall_seconds(app) if stall_seconds is None else float(stall_seconds)
+    parts = _Parts(app, calls, stall=stall, labels=labels)
+    finished = False
     try:
-        answer = result.get(timeout=timeout, propagate=True)
-    except CeleryTimeoutError as exc:
-        raise DistributedDrawError(
-            _timed_out(timeout, _finished(result.parent), len(groups))
-        ) from exc
-    except Exception as exc:
-        raise _failure(result, exc, groups, labels) from exc
-    else:
-        return decode_selection(answer["selection"])
+        parts.send()
+        answers = parts.wait(time.monotonic() + timeout)
+        finished = True
+    except _PartsTimeoutError as exc:
+        # The parts' results stay (they expire after a day): drawing again reuses them.
+        raise DistributedDrawError(_timed_out(timeout, exc.done, len(groups), stall)) from None
+    except _PartFailedError as exc:
+        finished = True
+        raise _failure(exc.index, exc.cause, groups, labels) from exc.cause
     finally:
-        _forget(result)
+        if finished:
+            parts.forget()
+    try:
+        if targets is not None:
+            merged = merge_loaded(answers, key=key, plan=plan, targets=targets)
+        else:
+            with task_session(app) as session:
+                loaded = load_snapshot(session, snapshot_sha256).targets
+            merged = merge_loaded(answers, key=key, plan=plan, targets=loaded)
+    except DrawPartError as exc:
+        raise DistributedDrawError(f"distributed draw failed: {exc}") from exc
+    return merged
 
 
-def _timed_out(timeout: float, done: int, parts: int) -> str:
+def part_task_id(call: Mapping[str, Any]) -> str:
+    """The task id of a part: the SHA-256 of its arguments (canonical JSON). A part is a pure
+    function of its arguments, so one id, one result, however often the part is sent; the id
+    says nothing about the draw key (a hash of it, among the other arguments)."""
+    text = json.dumps(call, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return "suijian-draw-part-" + hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+def part_stall_seconds(app: Celery) -> float:
+    """The setting ``suijian.draw.part_stall_seconds`` of ``app`` (default 30 s)."""
+    settings = app.conf.get(SETTINGS_KEY) or {}
+    value = settings.get("suijian.draw.part_stall_seconds")
+    if value in (None, ""):
+        return DEFAULT_PART_STALL_SECONDS
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"suijian.draw.part_stall_seconds must be a number of seconds, got {value!r}"
+        ) from exc
+    if not seconds > 0:
+        raise ValueError(f"suijian.draw.part_stall_seconds must be positive, got {value!r}")
+    return seconds
+
+
+class _PartsTimeoutError(Exception):
+    def __init__(self, done: int) -> None:
+        super().__init__(done)
+        self.done = done
+
+
+class _PartFailedError(Exception):
+    def __init__(self, index: int, cause: BaseException) -> None:
+        super().__init__(index, cause)
+        self.index = index
+        self.cause = cause
+
+
+class _Parts:
+    """The parts of one draw on the workers: sent with content-addressed task ids, polled in
+    the result backend, and sent again when lost.
+
+    A part is lost when a worker was killed while it held the part (SIGKILL, power, the OOM
+    killer on the machine): its message stays unacknowledged on the broker (Redis gives it
+    back only after its visibility timeout, an hour). Every few seconds the workers are asked
+    which of the unfinished parts they hold (``inspect().query_task``: running, reserved, or
+    waiting for a retry). A part that was started (or is being retried) and that no answering
+    worker holds, for ``stall`` seconds in a row, is sent again with the same id and
+    arguments; so is a part never started that no worker holds while a worker is idle (the
+    queue is empty, so it is not waiting there). No worker answering at all means "wait":
+    nobody could run it anyway. A duplicate is harmless: the same arguments give the same
+    bytes, and the result backend keeps the first success.
+    """
+
+    def __init__(
+        self,
+        app: Celery,
+        calls: Sequence[Mapping[str, Any]],
+        *,
+        stall: float,
+        labels: Sequence[str] | None,
+    ) -> None:
+        self.app = app
+        self.calls = list(calls)
+        self.ids = [part_task_id(call) for call in self.calls]
+        self.results = [AsyncResult(task_id, app=app) for task_id in self.ids]
+        self.stall = stall
+        self.labels = labels
+        self.answers: dict[int, dict[str, Any]] = {}
+        self.sent_again = [0] * len(self.calls)
+        self.unheld_since: dict[int, float] = {}
+        self.check_every = max(1.0, min(5.0, stall / 3))
+
+    def send(self) -> None:
+        """Send every part, except one whose result is already stored (an earlier call for
+        the same draw that timed out, the part finishing after it); a stored failure is
+        dropped and the part tried again."""
+        for index, result in enumerate(self.results):
+            state = result.state
+            if state == states.SUCCESS:
+                continue
+            if state in states.EXCEPTION_STATES:
+                result.forget()
+            self._send(index)
+
+    def _send(self, index: int) -> None:
+        self.app.send_task(DRAW_PART_TASK, kwargs=self.calls[index], task_id=self.ids[index])
+
+    def wait(self, deadline: float) -> list[dict[str, Any]]:
+        """Every part's result, in group order; ``_PartFailedError`` for the first part (by group)
+        that failed, ``_PartsTimeoutError`` at the deadline."""
+        next_check = time.monotonic() + self.check_every
+        while True:
+            waiting: dict[int, str] = {}
+            for index, result in enumerate(self.results):
+                if index in self.answers:
+                    continue
+                state = result.state
+                if state == states.SUCCESS:
+                    self.answers[index] = result.result
+                elif state in states.PROPAGATE_STATES:
+                    raise _PartFailedError(index, _cause(result))
+                else:
+                    waiting[index] = state
+            if not waiting:
+                return [self.answers[index] for index in range(len(self.calls))]
+            now = time.monotonic()
+            if now >= deadline:
+                raise _PartsTimeoutError(len(self.answers))
+            if now >= next_check:
+                self._send_lost(waiting, now)
+                next_check = time.monotonic() + self.check_every
+            time.sleep(max(0.0, min(_POLL_SECONDS, deadline - time.monotonic())))
+
+    def _send_lost(self, waiting: Mapping[int, str], now: float) -> None:
+        held = _held_by_workers(self.app, [self.ids[index] for index in waiting])
+        if held is None:  # no worker answers: nobody could run a part sent again
+            self.unheld_since.clear()
+            return
+        known, idle = held
+        for index, state in waiting.items():
+            lost = self.ids[index] not in known and (state != states.PENDING or idle())
+            if not lost:
+                self.unheld_since.pop(index, None)
+                continue
+            since = self.unheld_since.setdefault(index, now)
+            if now - since < self.stall or self.sent_again[index] >= MAX_SENT_AGAIN:
+                continue
+            self.sent_again[index] += 1
+            self.unheld_since.pop(index, None)
+            group = self.calls[index]
+            log.warning(
+                "distributed draw: %s (%s) held by no worker for %.1f s; sent again (%d of %d)",
+                describe_group(index, len(self.calls), group["strata"], self.labels),
+                state,
+                now - since,
+                self.sent_again[index],
+                MAX_SENT_AGAIN,
+            )
+            self._send(index)
+
+    def forget(self) -> None:
+        """Drop the parts' results from the backend (they can be large)."""
+        for result in self.results:
+            try:
+                result.forget()
+            except Exception:  # forgetting is housekeeping: results expire anyway
+                continue
+
+
+def _held_by_workers(
+    app: Celery, task_ids: Sequence[str]
+) -> tuple[set[str], Callable[[], bool]] | None:
+    """The ids among ``task_ids`` that some worker holds (running, reserved, or waiting for a
+    retry) and a function telling whether some worker runs nothing; None when no worker
+    answers (or the broker cannot be asked)."""
+    inspect = app.control.inspect(timeout=_INSPECT_SECONDS)
+    try:
+        replies = inspect.query_task(*task_ids)
+    except Exception:  # the broker is unreachable: as if no worker answered
+        log.debug("distributed draw: asking the workers failed", exc_info=True)
+        return None
+    if not replies:
+        return None
+    known = {task_id for reply in replies.values() for task_id in (reply or {})}
+
+    def idle() -> bool:
+        try:
+            active = app.control.inspect(timeout=_INSPECT_SECONDS).active() or {}
+        except Exception:
+            return False
+        return any(not tasks for tasks in active.values())
+
+    return known, functools.cache(idle)
+
+
+def _cause(result: AsyncResult) -> BaseException:
+    cause = result.result
+    if isinstance(cause, BaseException):
+        return cause
+    return RuntimeError(f"{result.state}: {cause!r}")
+
+
+def _timed_out(timeout: float, done: int, parts: int, stall: float) -> str:
     """Why a draw timed out, by how far it got: no part done, most likely no worker runs; some
-    done, the others still run (a timeout too short) or were lost with a worker that was
-    killed (the broker hands them back only after its visibility timeout, an hour on Redis)."""
-    text = (
-        f"the distributed draw did not finish within {timeout:g} s ({done} of {parts} parts done)"
-    )
+    done, the others still run (a timeout too short), wait in the queue, or were lost with a
+    stopped worker and wait to be sent again (``stall`` seconds after it was lost)."""
     if done == 0:
-        return f"{text}: is a worker running ('suijian worker')?"
-    if done < parts:
-        cause = "the other parts are still running, or were lost with a stopped worker"
-    else:
-        cause = "the merge is still running, or was lost with a stopped worker"
-    return f"{text}: {cause}; drawing again gives the same result"
-
-
-def _finished(header: GroupResult | None) -> int:
-    if header is None:
-        return 0
-    return sum(1 for part in header.results if part.ready())
+        return reason(
+            "the distributed draw did not finish within ${timeout} s (${done} of ${parts} parts "
+            "done): is a worker running ('suijian worker')?",
+            timeout=f"{timeout:g}",
+            done=done,
+            parts=parts,
+        )
+    return reason(
+        "the distributed draw did not finish within ${timeout} s (${done} of ${parts} parts "
+        "done): the other parts are still running or waiting for a worker (a part lost with a "
+        "stopped worker is sent again after ${stall} s); drawing again gives the same result "
+        "and reuses the parts already done",
+        timeout=f"{timeout:g}",
+        done=done,
+        parts=parts,
+        stall=f"{stall:g}",
+    )
 
 
 def _failure(
-    result: AsyncResult,
-    exc: BaseException,
+    index: int,
+    cause: BaseException,
     groups: Sequence[Sequence[int]],
     labels: Sequence[str] | None,
 ) -> DistributedDrawError:
-    """The error to raise: the first failed part by group, else the merge's own error."""
-    header = result.parent
-    if header is not None:
-        for index, part in enumerate(header.results):
-            if part.failed():
-                cause = part.result
-                message = str(cause)
-                if not isinstance(cause, DrawPartError):  # e.g. a database error after retries
-                    where = describe_group(index, len(groups), list(groups[index]), labels)
-                    message = f"{where} failed: {type(cause).__name__}: {cause}"
-                return DistributedDrawError(f"distributed draw failed: {message}")
-    return DistributedDrawError(f"distributed draw failed: {exc}")
-
-
-def _forget(result: AsyncResult) -> None:
-    """Drop the parts' and the merge's results from the backend (they can be large)."""
-    for stored in (result.parent, result):
-        if stored is None:
-            continue
-        try:
-            stored.forget()
-        except Exception:  # forgetting is housekeeping: results expire anyway
-            continue
+    """The error to raise for the failed part ``index``."""
+    message = str(cause)
+    if not isinstance(cause, DrawPartError):  # e.g. a database error after retries
+        where = describe_group(index, len(groups), list(groups[index]), labels)
+        message = f"{where} failed: {type(cause).__name__}: {cause}"
+    return DistributedDrawError(f"distributed draw failed: {message}")
 
 
 __all__ = [
     "ALLOCATION_FORMAT",
+    "DEFAULT_PART_STALL_SECONDS",
     "DRAW_PART_TASK",
     "MERGE_TASK",
     "SELECTION_FORMAT",
@@ -541,5 +774,8 @@ __all__ = [
     "encode_allocation",
     "encode_plan",
     "encode_selection",
+    "merge_loaded",
     "merge_parts",
+    "part_stall_seconds",
+    "part_task_id",
 ]

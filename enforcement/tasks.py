@@ -32,10 +32,11 @@ TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError)
 
 
 def db_task(
-    name: str, *, backoff: int, max_retries: int, backoff_max: int = 600
+    name: str, *, backoff: int, max_retries: int, backoff_max: int = 600, **options: Any
 ) -> Callable[[Callable[..., Any]], Task]:
     """A bound task retried on transient database errors, with exponential back-off
-    (``backoff`` seconds doubling up to ``backoff_max``, with jitter)."""
+    (``backoff`` seconds doubling up to ``backoff_max``, with jitter); ``options`` are more
+    Celery task options."""
     return celery_app.task(
         bind=True,
         name=name,
@@ -44,6 +45,7 @@ def db_task(
         retry_backoff_max=backoff_max,
         retry_jitter=True,
         max_retries=max_retries,
+        **options,
     )
 
 
@@ -71,7 +73,11 @@ def reassign_jurisdictions(self: Task) -> dict[str, int]:
 # --- distributed draws (enforcement.distributed_draw) ----------------------------------------
 
 
-@db_task("enforcement.tasks.draw_part", backoff=2, backoff_max=60, max_retries=6)
+# track_started: the client tells a part that was started (and may be lost with its worker)
+# from one still waiting in the queue (``distributed_draw._Parts``).
+@db_task(
+    "enforcement.tasks.draw_part", backoff=2, backoff_max=60, max_retries=6, track_started=True
+)
 def draw_part(
     self: Task,
     *,
@@ -106,7 +112,8 @@ def merge_draw_parts(
     plan: dict[str, Any],
     key: str,
 ) -> dict[str, Any]:
-    """The chord callback of a distributed draw: merge the parts into the whole selection."""
+    """Merge the parts of a distributed draw into the whole selection: the chord callback of
+    older clients (the client now merges the parts itself), kept for their messages."""
     with task_session(self.app) as session:
         return distributed_draw.merge_parts(
             session, parts, snapshot_sha256=snapshot_sha256, plan=plan, key=key

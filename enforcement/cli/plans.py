@@ -226,7 +226,7 @@ def commit(
     type=click.IntRange(min=1),
     default=1,
     show_default=True,
-    help="Draw the strata in this many parts on the Celery workers (a chord); 1 = here.",
+    help="Draw the strata in this many parts on the Celery workers; 1 = here.",
 )
 @click.option(
     "--timeout",

@@ -51,6 +51,7 @@ from enforcement.models import (
 from enforcement.reasons import reason
 from enforcement.services import audit
 from enforcement.services.plans import (
+    PLAN_STATUS_NAMES,
     PlanValidationError,
     plan_spec,
     require_governing_role,
@@ -142,8 +143,8 @@ class DrawService:
         (or take the staged snapshot ``snapshot_sha256``), run the draw and store it with one
         task per drawn target and per alternate.
 
-        With ``parts`` > 1 the strata are drawn by the workers of ``celery_app`` (a Celery
-        chord, ``enforcement.distributed_draw``); this needs a staged, committed snapshot and
+        With ``parts`` > 1 the strata are drawn by the workers of ``celery_app`` and merged
+        here (``enforcement.distributed_draw``); this needs a staged, committed snapshot and
         gives the same draw as one process.
 
         Raises ``PermissionDeniedError`` (role, department), ``PlanStateError`` (status; a
@@ -365,9 +366,10 @@ def _require_drawable(plan: SamplingPlan) -> None:
     if plan.status is not PlanStatus.SEED_COMMITTED:
         raise PlanStateError(
             reason(
-                "plan ${plan} is ${status}: the draw needs status seed_committed",
+                "plan ${plan} is ${status}: the draw needs status ${needed}",
                 plan=plan.code,
-                status=plan.status.value,
+                status=PLAN_STATUS_NAMES[PlanStatus(plan.status)],
+                needed=PLAN_STATUS_NAMES[PlanStatus.SEED_COMMITTED],
             ),
             plan.status,
             (PlanStatus.SEED_COMMITTED,),
@@ -495,19 +497,34 @@ def _targets(
         count=n,
     )
     keys = list(plan.strata_keys)
-    label_of_row = [
-        seeds.stratum_label(*(_key_value(key, row, adcode) for key in keys)) for row in rows
-    ]
-    labels = tuple(sorted(set(label_of_row)))
+    # A province has millions of rows but a few thousand distinct (jurisdiction, industry,
+    # type, tier) combinations: labels and item scopes are worked out once per combination.
+    label_of: dict[tuple[Any, ...], str] = {}
+    label_of_row = []
+    for row in rows:
+        combination = (row[1], row[3], row[4], row[5])
+        label = label_of.get(combination)
+        if label is None:
+            label = seeds.stratum_label(*(_key_value(key, row, adcode) for key in keys))
+            label_of[combination] = label
+        label_of_row.append(label)
+    labels = tuple(sorted(set(label_of.values())))
     code_of = {label: h for h, label in enumerate(labels)}
     stratum = np.fromiter((code_of[label] for label in label_of_row), dtype=np.int32, count=n)
     # "tier" is a required stratum key, so every stratum has exactly one tier.
     stratum_tier = np.zeros(len(labels), dtype=np.uint8)
-    for row, label in zip(rows, label_of_row, strict=True):
-        stratum_tier[code_of[label]] = TIERS.index(row[5] or DEFAULT_TIER)
-    eligible = np.zeros((n, len(items)), dtype=bool)
-    for k, item in enumerate(items):
-        eligible[:, k] = [_in_scope(item, row[3], row[4]) for row in rows]
+    for (_jurisdiction, _industry, _type, tier), label in label_of.items():
+        stratum_tier[code_of[label]] = TIERS.index(tier or DEFAULT_TIER)
+    scopes: dict[tuple[Any, Any], tuple[bool, ...]] = {}
+    eligible_rows = []
+    for row in rows:
+        scope_key = (row[3], row[4])
+        in_scope = scopes.get(scope_key)
+        if in_scope is None:
+            in_scope = tuple(_in_scope(item, row[3], row[4]) for item in items)
+            scopes[scope_key] = in_scope
+        eligible_rows.append(in_scope)
+    eligible = np.array(eligible_rows, dtype=bool).reshape(n, len(items))
     return TargetArrays(
         target_id=target_id,
         stratum=stratum,

@@ -30,11 +30,12 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload, with_parent
 
 from enforcement.models import (
     Draw,
     Enterprise,
+    InspectionTask,
     PlanStateError,
     PlanStatus,
     SamplingMethod,
@@ -45,6 +46,7 @@ from enforcement.models import (
 from enforcement.reasons import reason
 from enforcement.services import audit
 from enforcement.services.plans import (
+    PLAN_STATUS_NAMES,
     current_fields,
     plan_spec,
     require_governing_role,
@@ -115,8 +117,8 @@ class PublicationService:
                 reason(
                     "plan ${code} is ${status}: publishing needs status ${needed}",
                     code=plan.code,
-                    status=plan.status.value,
-                    needed=PlanStatus.DRAWN.value,
+                    status=PLAN_STATUS_NAMES[PlanStatus(plan.status)],
+                    needed=PLAN_STATUS_NAMES[PlanStatus.DRAWN],
                 ),
                 plan.status,
                 (PlanStatus.DRAWN,),
@@ -154,7 +156,7 @@ def published_bundle(session: Session, plan: SamplingPlan) -> dict[str, Any]:
             reason(
                 "plan ${code} is ${status}: only a published plan has a bundle",
                 code=plan.code,
-                status=plan.status.value,
+                status=PLAN_STATUS_NAMES[PlanStatus(plan.status)],
             ),
             plan.status,
             (PlanStatus.PUBLISHED,),
@@ -204,7 +206,7 @@ def _bundle(session: Session, plan: SamplingPlan, draw: Draw) -> dict[str, Any]:
         inspectors=public_inspectors,
         team_options=options,
     )
-    _check_same_as_stored(plan, draw, result, inspectors.inspector_id)
+    _check_same_as_stored(session, plan, draw, result, inspectors.inspector_id)
     public_hash = result.report["snapshot_hash"]
     enterprises = _enterprises(session, result)
     return {
@@ -266,10 +268,16 @@ def _pseudonymised(inspectors: InspectorArrays) -> InspectorArrays:
 
 
 def _check_same_as_stored(
-    plan: SamplingPlan, draw: Draw, result: DrawResult, inspector_id: np.ndarray
+    session: Session, plan: SamplingPlan, draw: Draw, result: DrawResult, inspector_id: np.ndarray
 ) -> None:
     """The pseudonymised re-run must give the stored draw, task for task."""
-    tasks = sorted(draw.tasks, key=lambda t: t.id)
+    # The draw's tasks with their teams in two queries (not one per task: thousands).
+    tasks = session.scalars(
+        select(InspectionTask)
+        .where(with_parent(draw, Draw.tasks))
+        .options(selectinload(InspectionTask.members))
+        .order_by(InspectionTask.id)
+    ).all()
     drawn = [t for t in tasks if not t.is_alternate]
     alternates = [t for t in tasks if t.is_alternate]
     ids = np.asarray(inspector_id, dtype=np.int64)

@@ -1,5 +1,6 @@
-"""Distributed draws: the encodings, the stratum groups, and a Celery chord on a real worker
-(Redis, and the embedded filesystem broker) that equals the one-process draw."""
+"""Distributed draws: the encodings, the stratum groups, the parts' task ids, and a draw in
+parts on a real worker (Redis, and the embedded filesystem broker) that equals the one-process
+draw."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 from enforcement import migrate
 from enforcement.db import make_engine
 from enforcement.distributed_draw import (
+    DEFAULT_PART_STALL_SECONDS,
     DistributedDrawError,
     DrawPartError,
     EncodingError,
@@ -29,9 +31,11 @@ from enforcement.distributed_draw import (
     encode_allocation,
     encode_plan,
     encode_selection,
+    part_stall_seconds,
+    part_task_id,
 )
 from enforcement.services.snapshots import SnapshotMissingError, store_snapshot
-from enforcement.worker import celery_app, configure, dispose_engines
+from enforcement.worker import SETTINGS_KEY, celery_app, configure, dispose_engines
 from random_sampler import (
     DrawResult,
     InspectorArrays,
@@ -144,6 +148,29 @@ def test_a_damaged_or_foreign_encoding_is_refused_with_a_reason() -> None:
         decode_selection(encode_allocation(whole.selection.allocation))
 
 
+def test_a_part_has_one_task_id_that_hides_the_key() -> None:
+    """The id of a part is the SHA-256 of its arguments: sent again, a lost part keeps its id
+    (one result, however often it runs); other arguments, another id; no key in clear."""
+    kwargs = part_kwargs("a" * 64, [1, 4, 9], group=1, groups=3)
+    first = part_task_id(kwargs)
+    assert first == part_task_id(json.loads(json.dumps(kwargs)))  # what the worker sees
+    assert first.startswith("suijian-draw-part-") and len(first) == len("suijian-draw-part-") + 64
+    assert kwargs["key"] not in first and kwargs["key"][:16] not in first
+    assert part_task_id({**kwargs, "strata": [1, 4]}) != first
+    assert part_task_id({**kwargs, "key": "0" * 64}) != first
+
+
+def test_the_stall_setting_is_read_and_checked() -> None:
+    app = Celery("stall-setting", set_as_current=False)
+    assert part_stall_seconds(app) == DEFAULT_PART_STALL_SECONDS == 30.0
+    app.conf[SETTINGS_KEY] = {"suijian.draw.part_stall_seconds": "4.5"}
+    assert part_stall_seconds(app) == 4.5
+    for bad in ("soon", "0", "-1"):
+        app.conf[SETTINGS_KEY] = {"suijian.draw.part_stall_seconds": bad}
+        with pytest.raises(ValueError, match=r"suijian\.draw\.part_stall_seconds must be"):
+            part_stall_seconds(app)
+
+
 def test_strata_are_split_into_balanced_deterministic_groups() -> None:
     weights = [500, 3, 80, 80, 0, 260, 41, 0, 700, 12]
     groups = balanced_groups(weights, 3)
@@ -221,7 +248,7 @@ def check_distributed_equals_local(app: Celery, sha256: str, method: str, parts:
     assert_same_result(result, whole)
 
 
-def test_a_chord_on_a_redis_worker_equals_the_local_draw(stored, redis_settings) -> None:
+def test_a_draw_in_parts_on_a_redis_worker_equals_the_local_draw(stored, redis_settings) -> None:
     with running_worker(redis_settings) as app:
         for method, parts in (("exact", 3), ("poisson", 3), ("exact", 5), ("poisson", 12)):
             check_distributed_equals_local(app, stored.sha256, method, parts)
@@ -277,7 +304,7 @@ def test_a_failing_part_or_merge_is_named(stored, redis_settings) -> None:
         with pytest.raises(DrawPartError, match=f"part 1 of 1 .* no candidate snapshot {missing}"):
             task.delay().get(timeout=60)
 
-        # In a chord: the client names the group that failed...
+        # In a draw in parts: the client names the group that failed...
         groups = [list(range(6)), [*range(6, 12), 40]]
         with pytest.raises(
             DistributedDrawError,
@@ -349,7 +376,7 @@ def test_no_worker_gives_a_timeout_that_says_so(stored, redis_settings) -> None:
         dispose_engines()
 
 
-def test_a_chord_on_the_embedded_filesystem_broker_equals_the_local_draw(
+def test_a_draw_in_parts_on_the_embedded_filesystem_broker_equals_the_local_draw(
     new_database_url, tmp_path: Path
 ) -> None:
     stored_here = store(new_database_url("spatialite"))
