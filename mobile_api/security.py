@@ -1,20 +1,36 @@
-"""Who is signed in (session) and what each role may do (one table, applied as an ACL)."""
+"""Who is signed in (session) and what each role may do (one table, applied as an ACL); the
+per-address limit on failed sign-ins as configured."""
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
+import logging
+import math
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from pyramid.authentication import SessionAuthenticationHelper
 from pyramid.authorization import ALL_PERMISSIONS, ACLHelper, Allow, Authenticated, Everyone
 from pyramid.config import Configurator
 from pyramid.events import NewResponse
+from pyramid.i18n import TranslationString
 from pyramid.request import Request, RequestLocalCache
 from pyramid.security import Allowed, Denied
 
 from enforcement.models import Role, User
+from enforcement.services import signin_limits
+from enforcement.services.signin_limits import (
+    DEFAULT_MAX_FAILURES,
+    DEFAULT_WINDOW,
+    SigninLimit,
+)
 from enforcement.services.tokens import TokenService
+from enforcement.settings import SettingsError
+from mobile_api.i18n import _
+
+log = logging.getLogger(__name__)
 
 
 class Permission(enum.StrEnum):
@@ -105,6 +121,10 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: seconds): idle expiry alone would let a busy session, or a copied cookie, live forever.
 DEFAULT_SESSION_MAX_AGE = 12 * 3600
 SIGNED_IN_AT = "signed_in_at"
+#: The account's ``users.session_epoch`` when the session signed in: once the account's value
+#: moves on (sign-out, a new password, deactivation) the session is anonymous.
+SESSION_EPOCH = "session_epoch"
+SIGNIN_LIMIT_KEY = "suijian.signin_limit"
 
 
 def session_max_age(request: Request) -> int:
@@ -155,6 +175,9 @@ class SecurityPolicy:
         user = request.dbsession.get(User, userid)
         if user is None or not user.active:
             return None
+        if request.session.get(SESSION_EPOCH) != user.session_epoch:
+            request.session.invalidate()  # signed out elsewhere (or a copy of an ended session)
+            return None
         return user
 
     def identity(self, request: Request) -> User | None:
@@ -174,11 +197,89 @@ class SecurityPolicy:
     def remember(self, request: Request, userid: Any, **kw: Any) -> list[tuple[str, str]]:
         self.identity_cache.clear(request)
         request.session[SIGNED_IN_AT] = int(time.time())
+        user = request.dbsession.get(User, userid)
+        request.session[SESSION_EPOCH] = None if user is None else user.session_epoch
         return self.helper.remember(request, userid, **kw)
 
     def forget(self, request: Request, **kw: Any) -> list[tuple[str, str]]:
         self.identity_cache.clear(request)
         return self.helper.forget(request, **kw)
+
+
+def keep_session(request: Request, user: User) -> None:
+    """Keep this request's session signed in after ``user``'s sessions were ended (a password
+    change ends the others, not the one that made it)."""
+    request.session[SESSION_EPOCH] = user.session_epoch
+
+
+def client_address(request: Request) -> str | None:
+    """The address failed sign-ins are counted under: the peer of the connection
+    (``REMOTE_ADDR``). Not ``client_addr``, which believes any ``X-Forwarded-For`` a client
+    sends; behind a reverse proxy, waitress's ``trusted_proxy`` settings put the real client
+    in ``REMOTE_ADDR`` (see production.ini)."""
+    return request.remote_addr
+
+
+def _positive_int(settings: Mapping[str, Any], key: str, default: int) -> int:
+    value = settings.get(key)
+    if value is None or str(value).strip() == "":
+        return default
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise SettingsError(f"{key}: {value!r} is not a whole number") from None
+    if number < 1:
+        raise SettingsError(f"{key}: must be at least 1, not {number}")
+    return number
+
+
+def signin_limit_from_settings(settings: Mapping[str, Any]) -> SigninLimit:
+    """``suijian.signin.max_failures_per_address`` failed sign-ins per client address within
+    ``suijian.signin.address_window_seconds`` (defaults: 20 in 15 minutes)."""
+    return SigninLimit(
+        max_failures=_positive_int(
+            settings, "suijian.signin.max_failures_per_address", DEFAULT_MAX_FAILURES
+        ),
+        window=dt.timedelta(
+            seconds=_positive_int(
+                settings,
+                "suijian.signin.address_window_seconds",
+                int(DEFAULT_WINDOW.total_seconds()),
+            )
+        ),
+    )
+
+
+def signin_limit(request: Request) -> SigninLimit:
+    return request.registry[SIGNIN_LIMIT_KEY]
+
+
+def signin_refusal(request: Request) -> tuple[int, TranslationString] | None:
+    """When the client's address has too many recent failed sign-ins: the seconds until it
+    may try again and the message saying so (logged here). None when it may try now.
+
+    Shared by the login page and the API's token endpoint; checked before any password."""
+    address = client_address(request)
+    seconds = signin_limits.retry_after(request.dbsession, address, signin_limit(request))
+    if seconds is None:
+        return None
+    log.warning(
+        "sign-in refused on %s: address %s is over the failed sign-in limit for %d s",
+        request.path,
+        address,
+        seconds,
+    )
+    message = _(
+        "Too many failed sign-ins from your network address. Try again in ${minutes} minutes.",
+        mapping={"minutes": math.ceil(seconds / 60)},
+    )
+    return seconds, message
+
+
+def record_signin_failure(request: Request) -> None:
+    """Count a refused sign-in against the client's address (committed with the request,
+    which answers without raising)."""
+    signin_limits.record_failure(request.dbsession, client_address(request), signin_limit(request))
 
 
 #: The default Content-Security-Policy of pages: our own scripts only (no inline script runs),
@@ -214,6 +315,7 @@ def add_security_headers(event: NewResponse) -> None:
 
 
 def includeme(config: Configurator) -> None:
+    config.registry[SIGNIN_LIMIT_KEY] = signin_limit_from_settings(config.get_settings())
     config.add_subscriber(add_security_headers, NewResponse)
     config.add_request_method(lambda request: None, "api_token", reify=True)
     config.set_root_factory(Root)

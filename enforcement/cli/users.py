@@ -3,9 +3,9 @@ list, deactivate, activate, unlock).
 
 Passwords are never arguments (they would stay in the shell history and in ``ps``): they are
 prompted for twice without echo, or read from standard input with ``--password-stdin``.
-``add`` and ``passwd`` go through ``AccountService`` (the password policy, the audit);
-``deactivate``, ``activate`` and ``unlock``, which the service has no operation for, are
-audited here. Every entry has no actor: ``audit.record`` reads that as the system itself,
+``add``, ``passwd``, ``deactivate`` and ``activate`` go through ``AccountService`` (the
+password policy, ending sessions, the audit); ``unlock``, which the service has no operation
+for, is audited here. Every entry has no actor: ``audit.record`` reads that as the system itself,
 which for these commands is whoever runs the command line on the server.
 """
 
@@ -25,6 +25,7 @@ from enforcement.db import session_scope
 from enforcement.models import Department, Enterprise, Inspector, Role, User, utcnow
 from enforcement.services import audit
 from enforcement.services.accounts import AccountService, AccountValidationError
+from enforcement.services.tokens import TokenService
 
 LOCALES = ("zh_CN", "en")
 ROLE_NAMES = ", ".join(r.value for r in Role)
@@ -189,7 +190,8 @@ def _scope(
 @password_stdin
 @pass_app
 def passwd(app: AppContext, username: str, password_stdin: bool) -> None:
-    """Reset the password of USERNAME; also lifts a sign-in lock.
+    """Reset the password of USERNAME; also lifts a sign-in lock, ends the account's sessions
+    and revokes its API tokens (a reset is for a forgotten or stolen password).
 
     The administrator's reset: the current password is not asked for. Tell the person the new
     password by a separate channel and ask them to change it at /account/password."""
@@ -202,7 +204,28 @@ def passwd(app: AppContext, username: str, password_stdin: bool) -> None:
             AccountService(session).set_password(user, password, actor=None)
         except AccountValidationError as exc:
             _refuse(exc.errors)
-    click.echo(f"password of {username.strip()} changed")
+        revoked = _revoke_tokens(session, user)
+    click.echo(f"password of {username.strip()} changed; {revoked} API token(s) revoked")
+
+
+def _revoke_tokens(session: Session, user: User) -> int:
+    revoked = TokenService(session).revoke_all(user)
+    if revoked:
+        audit.record(session, None, "account.revoke_tokens", user, {"tokens": revoked})
+    return revoked
+
+
+@user_group.command("revoke-tokens")
+@click.argument("username")
+@pass_app
+def revoke_tokens(app: AppContext, username: str) -> None:
+    """Revoke every live API token of USERNAME (a lost tablet, a leaked token): its devices
+    must sign in again. Sessions of the desk pages are not affected."""
+    with session_scope(app.sessions) as session:
+        user = _user(session, username)
+        revoked = _revoke_tokens(session, user)
+        name = user.username
+    click.echo(f"{revoked} API token(s) of {name} revoked")
 
 
 def _locked(user: User) -> bool:
@@ -256,11 +279,11 @@ def _set_active(app: AppContext, username: str, active: bool) -> None:
     verb = "activated" if active else "deactivated"
     with session_scope(app.sessions) as session:
         user = _user(session, username)
-        if user.active == active:  # a repeated command changes nothing and records nothing
+        # A repeated command changes nothing and records nothing; deactivation also ends
+        # the account's sessions.
+        if not AccountService(session).set_active(user, active, actor=None):
             click.echo(f"account {user.username} already {verb}")
             return
-        user.active = active
-        audit.record(session, None, f"account.{'activate' if active else 'deactivate'}", user)
         name = user.username
     click.echo(f"account {name} {verb}")
 

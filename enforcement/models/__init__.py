@@ -1,6 +1,6 @@
 """The system of record. Importing this package registers every table on ``Base.metadata``."""
 
-from enforcement.models.accounts import ApiToken, Role, User
+from enforcement.models.accounts import ApiToken, Role, SigninFailure, User
 from enforcement.models.audit import AuditAnchor, AuditLog, AuditLogImmutableError
 from enforcement.models.base import SRID, Base, UTCDateTime, utcnow
 from enforcement.models.cases import (
@@ -185,6 +185,7 @@ __all__ = [
     "Role",
     "SamplingMethod",
     "SamplingPlan",
+    "SigninFailure",
     "TaskChange",
     "TaskMember",
     "TaskStatus",

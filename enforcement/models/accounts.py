@@ -1,11 +1,12 @@
-"""People who sign in: one account per person, with a role and a scope; their API tokens."""
+"""People who sign in: one account per person, with a role and a scope; their API tokens; the
+failed sign-ins of each client address (the per-address limit)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
 
-from sqlalchemy import Boolean, ForeignKey, SmallInteger, String
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from enforcement.models.base import Base, TimestampMixin, UTCDateTime, str_enum, utcnow
@@ -32,6 +33,10 @@ class User(TimestampMixin, Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     failed_logins: Mapped[int] = mapped_column(SmallInteger, default=0)
     locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # The generation of the account's sessions: a session cookie carries the value it was
+    # signed in under and is anonymous once they differ. Sign-out, a password change or reset
+    # and deactivation increment it, so every copy of an earlier cookie stops working.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Scope: a department for officers, an enterprise for an enterprise account.
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
     enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"), index=True)
@@ -58,3 +63,16 @@ class ApiToken(Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()
+
+
+class SigninFailure(Base):
+    """One refused sign-in (login page or token endpoint) from a client address. Counted in a
+    sliding window to slow down password spraying over many usernames; rows older than the
+    window are pruned. The username is not kept: the limit is per address only."""
+
+    __tablename__ = "signin_failures"
+    __table_args__ = (Index("ix_signin_failures_address_at", "address", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    address: Mapped[str] = mapped_column(String(64))  # IPv4 or IPv6 text (at most 45 chars)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

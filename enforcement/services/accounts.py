@@ -1,5 +1,7 @@
 """Signing in with a username and password, with a lock after repeated failures; creating
-accounts and changing passwords under the password policy."""
+accounts and changing passwords under the password policy; ending an account's sessions.
+
+(The per-address limit on failed sign-ins is ``enforcement.services.signin_limits``.)"""
 
 from __future__ import annotations
 
@@ -227,4 +229,24 @@ class AccountService:
         user.password_hash = security.hash_password(new_password)
         user.failed_logins = 0
         user.locked_until = None
+        self.end_sessions(user)  # whoever knew the old password may be signed in
         audit.record(self.session, actor, "account.password", user, {})
+
+    def end_sessions(self, user: User) -> None:
+        """Sign out every session of ``user`` (sign-out, a new password, deactivation): the
+        generation their cookies carry no longer matches. API tokens are not affected."""
+        # Incremented in SQL, so concurrent ends cannot lose one another's step.
+        user.session_epoch = User.session_epoch + 1
+        self.session.flush()
+
+    def set_active(self, user: User, active: bool, *, actor: User | None = None) -> bool:
+        """Let ``user`` sign in (``active``) or stop them; deactivation also ends their
+        sessions, so reactivating later does not revive them. Returns False (and records
+        nothing) when the account already is so."""
+        if user.active == active:
+            return False
+        user.active = active
+        if not active:
+            self.end_sessions(user)
+        audit.record(self.session, actor, f"account.{'activate' if active else 'deactivate'}", user)
+        return True

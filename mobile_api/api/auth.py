@@ -13,16 +13,24 @@ from enforcement.services.tokens import TokenService
 from mobile_api.api import api_view, presenters
 from mobile_api.api_errors import envelope
 from mobile_api.i18n import _
-from mobile_api.security import Permission
+from mobile_api.security import Permission, record_signin_failure, signin_refusal
 
 
 @api_view(route_name="api.tokens", request_method="POST")
 def issue_token(request: Request) -> dict[str, Any] | Response:
     body = request.openapi_validated.body
+    refusal = signin_refusal(request)
+    if refusal is not None:  # before the password is looked at: no answer about it either way
+        seconds, message = refusal
+        response = envelope(request, 429, message, "too_many_failed_signins")
+        response.headers["Retry-After"] = str(seconds)
+        return response
     try:
         user = AccountService(request.dbsession).authenticate(body["username"], body["password"])
     except AuthenticationError:
-        # Returned, not raised: the failure count must be committed (lockout).
+        # Returned, not raised: the failure counts (the account's lock, the address's limit)
+        # must be committed.
+        record_signin_failure(request)
         return envelope(
             request,
             401,

@@ -4,8 +4,8 @@ The change goes through ``AccountService.change_password``: the current password
 right (a wrong one counts towards the sign-in lock, so the form cannot be used to guess it)
 and the new one must pass the password policy. A refusal re-renders the form (422) with each
 field's reason; the failure count is still committed (pyramid_tm commits unless the view
-raises). Sessions are signed cookies without server-side state, so other signed-in sessions
-of the same person are not ended by the change (see docs/operations.md).
+raises). A new password ends every other session of the account (``users.session_epoch``);
+the one that made the change stays signed in.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from enforcement.services.accounts import (
     AccountValidationError,
 )
 from mobile_api.i18n import _
-from mobile_api.security import Permission
+from mobile_api.security import Permission, keep_session
 
 #: The service's field names -> the form's.
 FORM_FIELDS = {"current_password": "current_password", "password": "new_password"}
@@ -74,5 +74,6 @@ def change_password(request: Request) -> dict[str, Any] | Response:
         # Passwords are never sent back into the form.
         request.response.status_int = 422
         return _page(errors)
+    keep_session(request, request.identity)
     request.session.flash(request.localizer.translate(_("Your password has been changed.")))
     return HTTPSeeOther(request.route_path("account.password"))

@@ -13,6 +13,7 @@ from pyramid.view import view_config
 from enforcement.services.accounts import AccountService, AuthenticationError
 from enforcement.settings import as_bool
 from mobile_api.i18n import LOCALE_COOKIE, _, normalise_locale
+from mobile_api.security import record_signin_failure, signin_refusal
 
 LOCALE_COOKIE_MAX_AGE = 365 * 24 * 3600
 
@@ -44,11 +45,18 @@ def login(request: Request) -> dict[str, Any] | Response:
         form["errors"]["password"] = _("Enter your password.")
     if form["errors"]:
         return form
+    refusal = signin_refusal(request)
+    if refusal is not None:  # before the password is looked at: no answer about it either way
+        seconds, form["error"] = refusal
+        request.response.status_int = 429
+        request.response.headers["Retry-After"] = str(seconds)
+        return form
     try:
         user = AccountService(request.dbsession).authenticate(username, password)
     except AuthenticationError:
         # One message for every refusal (locked included): it must not reveal which usernames
-        # exist. The form is re-rendered with 200 so the failure count is committed.
+        # exist. The form is re-rendered with 200 so the failure counts are committed.
+        record_signin_failure(request)
         form["error"] = _(
             "Incorrect username or password, or the account is temporarily locked "
             "after repeated failures."
@@ -68,6 +76,10 @@ def logout_form(request: Request) -> dict[str, Any] | Response:
 
 @view_config(route_name="logout", request_method="POST")
 def logout(request: Request) -> Response:
+    user = request.identity
+    if user is not None and request.api_token is None:
+        # Every session of the account ends, including copies of this cookie.
+        AccountService(request.dbsession).end_sessions(user)
     headers = forget(request)
     request.session.invalidate()
     return HTTPSeeOther(request.route_path("home"), headers=headers)

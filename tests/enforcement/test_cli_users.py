@@ -33,6 +33,7 @@ from enforcement.services.accounts import (
     AccountService,
     InvalidCredentialsError,
 )
+from enforcement.services.tokens import TokenService
 from enforcement.settings import ENV_OVERRIDES
 from enforcement.uscc import make_uscc
 
@@ -233,11 +234,40 @@ def test_passwd_resets_the_password_and_lifts_the_lock(cli: Cli) -> None:
         cli.authenticate("zhaoli", GOOD)
 
     result = cli("user", "passwd", "zhaoli", input=f"{OTHER}\n{OTHER}\n")
-    assert "password of zhaoli changed" in result.output and OTHER not in result.output
+    assert "password of zhaoli changed; 0 API token(s) revoked" in result.output
+    assert OTHER not in result.output
     assert cli.authenticate("zhaoli", OTHER).username == "zhaoli"
     with pytest.raises(InvalidCredentialsError):
         cli.authenticate("zhaoli", GOOD)
     assert cli.audit_actions("zhaoli") == [("account.create", None), ("account.password", None)]
+
+
+def test_a_reset_and_revoke_tokens_end_the_account_s_api_tokens(cli: Cli) -> None:
+    cli("user", "add", "zhaoli", "--role", "admin", "--password-stdin", input=f"{GOOD}\n")
+    cli("user", "add", "qianwu", "--role", "admin", "--password-stdin", input=f"{GOOD}\n")
+    with Session(cli.engine) as session:
+        tokens = TokenService(session)
+        secrets = {
+            name: [tokens.issue(_named(session, name)).secret for _ in range(2)]
+            for name in ("zhaoli", "qianwu")
+        }
+        session.commit()
+
+    result = cli("user", "revoke-tokens", "zhaoli")
+    assert "2 API token(s) of zhaoli revoked" in result.output
+    assert "0 API token(s) of zhaoli revoked" in cli("user", "revoke-tokens", "zhaoli").output
+    cli("user", "revoke-tokens", "nobody", code=1)
+    result = cli("user", "passwd", "qianwu", "--password-stdin", input=f"{OTHER}\n")
+    assert "password of qianwu changed; 2 API token(s) revoked" in result.output
+    with Session(cli.engine) as session:
+        tokens = TokenService(session)
+        assert all(tokens.authenticate(s) is None for s in secrets["zhaoli"] + secrets["qianwu"])
+    assert ("account.revoke_tokens", None) in cli.audit_actions("zhaoli")
+    assert ("account.revoke_tokens", None) in cli.audit_actions("qianwu")
+
+
+def _named(session: Session, username: str) -> User:
+    return session.scalars(select(User).where(User.username == username)).one()
 
 
 def test_list(cli: Cli) -> None:

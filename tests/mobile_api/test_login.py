@@ -91,7 +91,10 @@ def test_five_failures_lock_the_account_for_15_minutes(testapp, data, make_user,
     refused = sign_in(testapp, "liuyang")
     assert refused.status_int == 200 and GENERIC_ERROR_ZH in refused.text
 
-    # Once the lock has expired the right password works and clears the record.
+    # Once the lock has expired the right password works and clears the record. (Reloaded:
+    # the refusal above wrote the address's failure, which SQLite will not let an older
+    # read transaction write over.)
+    user = reload(data, "liuyang")
     user.locked_until = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
     data.commit()
     assert sign_in(testapp, "liuyang").status_int == 303
