@@ -48,3 +48,30 @@ def reason_of(exc: BaseException) -> str:
         if isinstance(arg, Reason):
             return arg
     return str(exc)
+
+
+def reason_document(text: str) -> dict[str, Any] | None:
+    """A reason as JSON (message id and values; values that are reasons, too), to store it
+    where it is read back later, in a language not known yet; None for plain text."""
+    if not isinstance(text, Reason):
+        return None
+    mapping: dict[str, Any] = {}
+    for key, value in text.mapping.items():
+        nested = reason_document(value) if isinstance(value, str) else None
+        mapping[key] = nested if nested is not None else str(value)
+    return {"msgid": text.msgid, "mapping": mapping}
+
+
+def reason_from_document(document: Any, text: str) -> str:
+    """The reason ``reason_document`` stored, translatable again; ``text`` when there is none
+    (or it is not one: a stored document is data, checked before use)."""
+    if not isinstance(document, dict) or not isinstance(document.get("msgid"), str):
+        return text
+    if not document["msgid"]:
+        return text
+    raw = document.get("mapping")
+    mapping = {
+        str(key): reason_from_document(value, "") if isinstance(value, dict) else str(value)
+        for key, value in (raw.items() if isinstance(raw, dict) else ())
+    }
+    return Reason(document["msgid"], **mapping)

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from enforcement.reasons import Reason
+from enforcement.reasons import Reason, reason_from_document
 
 REJECT_COLUMNS = ("row", "field", "value", "reason", "reason_zh")
 
@@ -42,10 +42,8 @@ class Reject:
 def stored_reason(stored: Mapping[str, Any]) -> str:
     """The reason of a reject stored as a dict (``asdict``, then JSON): translatable again
     when it was written with its message id, else the English text as it was stored."""
-    msgid = stored.get("msgid")
-    if msgid:
-        return Reason(str(msgid), **dict(stored.get("mapping") or {}))
-    return str(stored.get("reason", ""))
+    document = {"msgid": stored.get("msgid"), "mapping": stored.get("mapping")}
+    return reason_from_document(document, str(stored.get("reason", "")))
 
 
 @dataclass

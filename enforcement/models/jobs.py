@@ -17,6 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from enforcement.models.accounts import User
 from enforcement.models.base import Base, TimestampMixin, UTCDateTime, str_enum
+from enforcement.reasons import reason_from_document
 
 
 class JobKind(enum.StrEnum):
@@ -52,6 +53,10 @@ class BackgroundJob(TimestampMixin, Base):
     message: Mapped[str] = mapped_column(String(500), default="")
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
+    # The message ids and values of ``message`` and ``error`` when the services gave reasons
+    # (``enforcement.reasons``): the English texts above are what logs and the CLI read; pages
+    # show these, translated for their reader.
+    texts: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # An uploaded input (an import file) travels to the worker through the database.
     input_name: Mapped[str | None] = mapped_column(String(255))
     input_data: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
@@ -61,6 +66,18 @@ class BackgroundJob(TimestampMixin, Base):
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     created_by: Mapped[User] = relationship()
+
+    @property
+    def message_text(self) -> str:
+        """``message``, translatable where it is shown when it was written as a reason."""
+        return reason_from_document((self.texts or {}).get("message"), self.message)
+
+    @property
+    def error_text(self) -> str | None:
+        """``error``, translatable where it is shown when it was written as a reason."""
+        if self.error is None:
+            return None
+        return reason_from_document((self.texts or {}).get("error"), self.error)
 
 
 __all__ = ["FINAL_JOB_STATUSES", "BackgroundJob", "JobKind", "JobStatus"]

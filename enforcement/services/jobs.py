@@ -50,7 +50,7 @@ from enforcement.models import (
     User,
     utcnow,
 )
-from enforcement.reasons import Reason, reason
+from enforcement.reasons import Reason, reason, reason_document, reason_of
 from enforcement.services import audit
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,13 @@ UPLOAD_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".geojson", ".json"
 RERATE_BATCH = 2000
 MAX_REJECTS_SHOWN = 1000
 MAX_ERROR_LENGTH = 2000
+#: A finished job's message when its runner gave none.
+JOB_STATUS_NAMES = {
+    JobStatus.QUEUED: reason("queued"),
+    JobStatus.RUNNING: reason("running"),
+    JobStatus.DONE: reason("done"),
+    JobStatus.FAILED: reason("failed"),
+}
 
 
 class JobError(Exception):
@@ -299,8 +306,28 @@ def set_progress(
     """Record progress on ``job`` in the caller's (short) transaction."""
     job.progress_done = max(0, int(done))
     job.progress_total = None if total is None else max(0, int(total))
-    job.message = message[:500]
+    _set_texts(job, message=message)
     job.updated_at = clock()
+
+
+#: The longest text each column keeps.
+_TEXT_LIMITS = {"message": 500, "error": None}
+
+
+def _set_texts(job: BackgroundJob, **values: str | None) -> None:
+    """Set ``message``/``error`` to the English text and keep, when it is a reason, its
+    message id in ``texts`` so pages translate it (a text cut to fit is kept as English)."""
+    texts = dict(job.texts or {})
+    for name, value in values.items():
+        limit = _TEXT_LIMITS[name]
+        fits = value is None or limit is None or len(value) <= limit
+        setattr(job, name, None if value is None else str(value)[:limit])
+        document = reason_document(value) if value is not None and fits else None
+        if document is None:
+            texts.pop(name, None)
+        else:
+            texts[name] = document
+    job.texts = texts or None
 
 
 def run(
@@ -321,7 +348,7 @@ def run(
             return progress_document(job)
         job.status = JobStatus.RUNNING
         job.started_at = job.started_at or clock()
-        set_progress(job, job.progress_done, job.progress_total, "started", clock)
+        set_progress(job, job.progress_done, job.progress_total, reason("started"), clock)
         kind = job.kind
     try:
         runner = {JobKind.IMPORT: _run_import, JobKind.RERATE: _run_rerate, JobKind.DRAW: _run_draw}
@@ -354,12 +381,19 @@ def fail(
 
 
 def _describe(exc: Exception) -> str:
+    """What went wrong, as the service said it (a reason, translated where it is shown)."""
     errors = getattr(exc, "errors", None)
     if isinstance(errors, dict) and errors:
-        text = "; ".join(f"{field}: {reason}" for field, reason in errors.items())
+        parts = [
+            reason("${field}: ${problem}", field=field, problem=problem)
+            for field, problem in errors.items()
+        ]
+        text = parts[0]
+        for part in parts[1:]:
+            text = reason("${earlier}; ${later}", earlier=text, later=part)
     else:
-        text = str(exc) or type(exc).__name__
-    return text[:MAX_ERROR_LENGTH]
+        text = reason_of(exc) or type(exc).__name__
+    return text if len(text) <= MAX_ERROR_LENGTH else text[:MAX_ERROR_LENGTH]
 
 
 def _finish(
@@ -374,8 +408,7 @@ def _finish(
     now = clock()
     job.status = status
     job.result = result
-    job.error = error
-    job.message = (message or status.value)[:500]
+    _set_texts(job, error=error, message=message or JOB_STATUS_NAMES[status])
     job.finished_at = now
     job.updated_at = now
     if job.progress_total is None:
@@ -395,7 +428,7 @@ def _run_import(
     with sessions() as session:
         job = _load(session, job_uuid)
         assert job is not None
-        set_progress(job, 0, 1, "reading the file", clock)
+        set_progress(job, 0, 1, reason("reading the file"), clock)
     with sessions() as session:
         job = _load(session, job_uuid)
         assert job is not None
@@ -422,11 +455,19 @@ def _run_import(
         summary["rejects"] = [asdict(r) for r in rejects[:MAX_REJECTS_SHOWN]]
         summary["rejects_truncated"] = len(rejects) > MAX_REJECTS_SHOWN
         if report.applied:
-            message = f"{report.accepted} rows imported, {report.rejected} rejected"
+            message = reason(
+                "${accepted} rows imported, ${rejected} rejected",
+                accepted=report.accepted,
+                rejected=report.rejected,
+            )
         elif report.dry_run:
-            message = "dry run: nothing was written"
+            message = reason("dry run: nothing was written")
         else:
-            message = f"{report.rejected} of {report.total} rows rejected; nothing was imported"
+            message = reason(
+                "${rejected} of ${total} rows rejected; nothing was imported",
+                rejected=report.rejected,
+                total=report.total,
+            )
         actor = session.get(User, job.created_by_id)
         audit.record(
             session,
@@ -453,7 +494,7 @@ def _run_rerate(
         assert job is not None
         totals = dict((job.result or {}).get("partial") or {})
         already = int(totals.get("enterprises_done", 0))
-        set_progress(job, already, len(ids), f"{already} of {len(ids)} rated", clock)
+        set_progress(job, already, len(ids), _rated(already, len(ids)), clock)
     totals.setdefault("rated", 0)
     totals.setdefault("changed", 0)
     totals.setdefault("tier_changes", 0)
@@ -471,14 +512,19 @@ def _run_rerate(
             job = _load(session, job_uuid)
             assert job is not None
             job.result = {"partial": dict(totals)}
-            set_progress(job, done, len(ids), f"{done} of {len(ids)} rated", clock)
+            set_progress(job, done, len(ids), _rated(done, len(ids)), clock)
     with sessions() as session:
         job = _load(session, job_uuid)
         assert job is not None
         totals.pop("enterprises_done", None)
         totals["enterprises"] = len(ids)
         audit.record(session, session.get(User, job.created_by_id), "job.rerate", job, totals)
-        _finish(job, JobStatus.DONE, clock, result=totals, message=f"{len(ids)} enterprises rated")
+        message = reason("${count} enterprises rated", count=len(ids))
+        _finish(job, JobStatus.DONE, clock, result=totals, message=message)
+
+
+def _rated(done: int, total: int) -> str:
+    return reason("${done} of ${total} rated", done=done, total=total)
 
 
 def _run_draw(sessions: Callable[[], Any], job_uuid: str, clock: Callable[[], dt.datetime]) -> None:
@@ -487,7 +533,7 @@ def _run_draw(sessions: Callable[[], Any], job_uuid: str, clock: Callable[[], dt
     with sessions() as session:
         job = _load(session, job_uuid)
         assert job is not None
-        set_progress(job, 0, 1, "drawing", clock)
+        set_progress(job, 0, 1, reason("drawing"), clock)
     with sessions() as session:
         job = _load(session, job_uuid)
         assert job is not None
@@ -501,7 +547,7 @@ def _run_draw(sessions: Callable[[], Any], job_uuid: str, clock: Callable[[], dt
         )
         result = {"plan_id": plan.id, "plan_code": plan.code, "draw_id": draw.id}
         result.update(draw_summary(draw))
-        _finish(job, JobStatus.DONE, clock, result=_jsonable(result), message="drawn")
+        _finish(job, JobStatus.DONE, clock, result=_jsonable(result), message=reason("drawn"))
 
 
 def _jsonable(value: Any) -> Any:

@@ -58,7 +58,7 @@ from enforcement.services.clocks import (
 )
 from enforcement.services.departments import officer_department_id
 from enforcement.services.registry_lists import search_inspectors, search_items
-from mobile_api.i18n import _
+from mobile_api.i18n import _, localize
 from mobile_api.security import Permission
 
 CONSOLE = Permission.USE_CONSOLE
@@ -294,10 +294,14 @@ def job_show(request: Request) -> dict[str, Any]:
 def job_progress(request: Request) -> dict[str, Any]:
     """What the job page polls (small: no result, no report)."""
     request.response.cache_control = "no-store"
-    document = jobs.progress_document(_job_in_scope(request))
+    job = _job_in_scope(request)
+    document = jobs.progress_document(job)
     document["status_label"] = request.localizer.translate(
         JOB_STATUS_LABELS[JobStatus(document["status"])]
     )
+    # The stored texts are English; the services' reasons among them in the reader's language.
+    document["message"] = localize(request, job.message_text)
+    document["error"] = localize(request, job.error_text)
     return document
 
 

@@ -176,7 +176,14 @@ def test_import_job_reports_each_rejected_row_and_writes_nothing(db_session: Ses
         (7, "registered_capital"),
     }
     assert all(r["reason"] and r["reason_zh"] for r in result["rejects"])
-    assert "nothing was imported" in job.message
+    assert job.message == "5 of 7 rows rejected; nothing was imported"  # logs read English
+    assert job.texts == {
+        "message": {
+            "msgid": "${rejected} of ${total} rows rejected; nothing was imported",
+            "mapping": {"rejected": "5", "total": "7"},
+        }
+    }
+    assert job.message_text.msgid == job.texts["message"]["msgid"]  # pages translate it
     assert db_session.scalar(select(func.count()).select_from(Enterprise)) == before
 
     again = jobs.run(_in_session(db_session), str(job.uuid))  # a finished job is not rerun

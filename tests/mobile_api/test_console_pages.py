@@ -176,7 +176,12 @@ def test_an_import_runs_as_a_job_and_shows_each_rejected_row(
 
     progress = testapp.get(progress_url).json
     assert progress["status"] == "done" and progress["final"] and progress["percent"] == 100
+    # The outcome is stored in English and shown in the reader's language.
+    assert progress["message"] == "7 行中有 5 行被拒绝；未导入任何数据"
+    english = testapp.get(progress_url + "?_LOCALE_=en").json
+    assert english["message"] == "5 of 7 rows rejected; nothing was imported"
     page = testapp.get(started.location)
+    assert "7 行中有 5 行被拒绝；未导入任何数据" in page.text
     table = page.text.split('id="rejects"', 1)[1]
     for row, field in [(2, "uscc"), (3, "name"), (4, "registration_date"), (5, "longitude")]:
         assert re.search(rf'<td class="num">{row}</td>\s*<td class="code">{field}</td>', table)
