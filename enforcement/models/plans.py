@@ -37,7 +37,7 @@ from sqlalchemy.orm.interfaces import ONETOMANY
 from enforcement.models.accounts import User
 from enforcement.models.base import Base, TimestampMixin, UTCDateTime, str_enum, utcnow
 from enforcement.models.registry import Department, Enterprise, InspectionItem, Inspector
-from enforcement.reasons import reason
+from enforcement.reasons import Reason, reason
 
 
 class PlanStatus(enum.StrEnum):
@@ -63,6 +63,25 @@ class TaskStatus(enum.StrEnum):
     IN_PROGRESS = "in_progress"
     DONE = "done"
     CANCELLED = "cancelled"  # e.g. the target closed; an alternate takes its place
+
+
+#: How refusals name a plan's status ("plan P is ${status}"); the web layer translates them.
+#: Here, not in the services, because ``PlanImmutableError`` below names the status too.
+PLAN_STATUS_NAMES: dict[PlanStatus, Reason] = {
+    PlanStatus.DRAFT: reason("draft"),
+    PlanStatus.APPROVED: reason("approved"),
+    PlanStatus.SEED_COMMITTED: reason("seed committed"),
+    PlanStatus.DRAWN: reason("drawn"),
+    PlanStatus.PUBLISHED: reason("published"),
+}
+#: How refusals name a task's status ("the task is ${status}").
+TASK_STATUS_NAMES: dict[TaskStatus, Reason] = {
+    TaskStatus.STANDBY: reason("on standby"),
+    TaskStatus.OPEN: reason("open for inspection"),
+    TaskStatus.IN_PROGRESS: reason("being inspected"),
+    TaskStatus.DONE: reason("done"),
+    TaskStatus.CANCELLED: reason("cancelled"),
+}
 
 
 class MemberRole(enum.StrEnum):
@@ -331,7 +350,7 @@ class PlanImmutableError(PlanStateError):
                 "plan ${plan} is ${status} and can no longer change; "
                 "a redraw is a new plan with a recorded reason",
                 plan=plan.code,
-                status=PlanStatus(status).value,
+                status=PLAN_STATUS_NAMES[PlanStatus(status)],
             ),
             status,
         )
@@ -385,6 +404,8 @@ def _guarded_attributes() -> frozenset[str]:
 
 __all__ = [
     "FROZEN_STATUSES",
+    "PLAN_STATUS_NAMES",
+    "TASK_STATUS_NAMES",
     "CandidateSnapshot",
     "Draw",
     "InspectionTask",

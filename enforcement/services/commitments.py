@@ -44,8 +44,9 @@ from enforcement.models import (
     User,
     utcnow,
 )
-from enforcement.reasons import reason
+from enforcement.reasons import Reason, reason
 from enforcement.services import audit
+from enforcement.services.cases import listing
 from enforcement.services.credit_records import rerate_later
 from enforcement.services.departments import officer_department_id
 from enforcement.services.wire import iso_utc
@@ -68,6 +69,15 @@ ACTIONS = {
     "reject": reason("reject it"),
     "verify": reason("record it verified"),
     "find_false": reason("record it false"),
+}
+#: How the state refusals name a commitment's status ("the commitment is ${status}").
+COMMITMENT_STATUS_NAMES: dict[CommitmentStatus, Reason] = {
+    CommitmentStatus.FILED: reason("awaiting acceptance"),
+    CommitmentStatus.ACCEPTED: reason("awaiting verification"),
+    CommitmentStatus.REJECTED: reason("rejected at acceptance"),
+    CommitmentStatus.VERIFIED: reason("verified as true"),
+    CommitmentStatus.FOUND_FALSE: reason("found false"),
+    CommitmentStatus.WITHDRAWN: reason("withdrawn"),
 }
 
 
@@ -284,10 +294,10 @@ class CommitmentService:
         if commitment.status not in allowed:
             raise CommitmentStateError(
                 reason(
-                    "the commitment is ${status}: cannot ${action} (needs ${needed})",
-                    status=commitment.status.value,
+                    "the commitment is ${status}: cannot ${action} unless it is ${needed}",
+                    status=COMMITMENT_STATUS_NAMES[CommitmentStatus(commitment.status)],
                     action=action,
-                    needed=", ".join(s.value for s in allowed),
+                    needed=listing([COMMITMENT_STATUS_NAMES[s] for s in allowed]),
                 )
             )
 
@@ -450,6 +460,7 @@ def enterprise_inspections(
 
 
 __all__ = [
+    "COMMITMENT_STATUS_NAMES",
     "FEED_KIND",
     "CommitmentError",
     "CommitmentNotFoundError",

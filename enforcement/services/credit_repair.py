@@ -56,6 +56,14 @@ MIN_PUBLICITY = {
 DECIDING_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
 
 
+#: Status names as refusals show them (translated where they are shown).
+REPAIR_STATUS_NAMES = {
+    RepairStatus.SUBMITTED: reasons.reason("submitted for review"),
+    RepairStatus.APPROVED: reasons.reason("approved"),
+    RepairStatus.REJECTED: reasons.reason("rejected after review"),
+}
+
+
 class RepairError(Exception):
     """Base of credit-repair refusals."""
 
@@ -169,7 +177,7 @@ class RepairService:
                 reasons.reason(
                     "application ${number} was already ${status}",
                     number=repair.id,
-                    status=repair.status.value,
+                    status=REPAIR_STATUS_NAMES[RepairStatus(repair.status)],
                 )
             )
         reason = reason.strip() if isinstance(reason, str) else ""

@@ -39,7 +39,7 @@ from enforcement.models import (
 )
 from enforcement.reasons import reason
 from enforcement.services import audit, wire
-from enforcement.services.plans import in_department_scope
+from enforcement.services.plans import TASK_STATUS_NAMES, in_department_scope
 from enforcement.services.task_feed import note_task_changes
 from enforcement.services.wire import digest
 from gis.coords import to_wgs84
@@ -229,7 +229,10 @@ class InspectionService:
         task = self.task(task_uuid)
         if task.status not in (TaskStatus.OPEN, TaskStatus.IN_PROGRESS):
             raise InspectionStateError(
-                reason("the task is ${status}: it cannot be inspected", status=task.status.value)
+                reason(
+                    "the task is ${status}: it cannot be inspected",
+                    status=TASK_STATUS_NAMES[TaskStatus(task.status)],
+                )
             )
         inspection = self._new_inspection(inspection_uuid, task, checkin, sent)
         self.session.add(inspection)

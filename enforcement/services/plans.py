@@ -38,6 +38,7 @@ from enforcement.models import (
     User,
     utcnow,
 )
+from enforcement.models.plans import PLAN_STATUS_NAMES, TASK_STATUS_NAMES
 from enforcement.reasons import Reason, reason
 from enforcement.services import audit, wire
 from enforcement.services.task_feed import note_task_changes
@@ -258,10 +259,13 @@ class PlanService:
         if plan.status not in allowed:
             raise PlanStateError(
                 reason(
-                    "plan ${plan} is ${status}: a redraw needs status seed_committed, drawn or "
-                    "published (edit a draft, or redraw once the seed is committed)",
+                    "plan ${plan} is ${status}: a redraw needs status ${committed}, ${drawn} or "
+                    "${published} (edit a draft, or redraw once the seed is committed)",
                     plan=plan.code,
-                    status=plan.status.value,
+                    status=PLAN_STATUS_NAMES[PlanStatus(plan.status)],
+                    committed=PLAN_STATUS_NAMES[PlanStatus.SEED_COMMITTED],
+                    drawn=PLAN_STATUS_NAMES[PlanStatus.DRAWN],
+                    published=PLAN_STATUS_NAMES[PlanStatus.PUBLISHED],
                 ),
                 plan.status,
                 allowed,
@@ -682,7 +686,11 @@ def _adcodes(plan: SamplingPlan) -> list[str]:
 
 def _status_refusal(plan: SamplingPlan, action: str, expected: PlanStatus) -> Reason:
     """Why ``action`` is refused in the plan's status (one message per action)."""
-    values = {"plan": plan.code, "status": plan.status.value, "expected": expected.value}
+    values = {
+        "plan": plan.code,
+        "status": PLAN_STATUS_NAMES[PlanStatus(plan.status)],
+        "expected": PLAN_STATUS_NAMES[expected],
+    }
     if action == "edit":
         return reason("plan ${plan} is ${status}: edit needs status ${expected}", **values)
     if action == "approve":
@@ -840,8 +848,10 @@ __all__ = [
     "DEFAULT_STRATA_KEYS",
     "FIELDS",
     "GOVERNING_ROLES",
+    "PLAN_STATUS_NAMES",
     "SEED_BYTES",
     "STRATA_KEYS",
+    "TASK_STATUS_NAMES",
     "PermissionDeniedError",
     "PlanError",
     "PlanImmutableError",

@@ -254,7 +254,10 @@ def test_wrong_states_are_refused(db_session: Session, review: dict[str, Any]) -
     head = CommitmentService(db_session, review["head"])
     with pytest.raises(CommitmentStateError) as caught:
         head.verify(filed.id)  # not accepted yet
-    assert "filed" in str(caught.value) and "accepted" in str(caught.value)
+    assert str(caught.value) == (
+        "the commitment is awaiting acceptance: "
+        "cannot record it verified unless it is awaiting verification"
+    )
     with pytest.raises(CommitmentStateError):
         head.find_false(filed.id, reason="未受理即核查")
     head.accept(filed.id)

@@ -223,7 +223,7 @@ def test_drawing_twice_or_too_early_is_refused(demo: Session) -> None:
         tier_ratios={"A": 0.1, "B": 0.1, "C": 0.1, "D": 0.1},
     )
     planner.approve(draft)
-    with pytest.raises(PlanStateError, match="needs status seed_committed") as early:
+    with pytest.raises(PlanStateError, match="needs status seed committed") as early:
         service.draw(draft, SEED, None)
     assert not isinstance(early.value, PlanImmutableError)
 

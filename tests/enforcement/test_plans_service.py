@@ -595,7 +595,9 @@ def test_redraw_creates_a_new_plan_with_the_reason(
 
     with pytest.raises(PlanStateError, match="already superseded by 2025-DY-01-R1"):
         service.redraw(old, "again")
-    with pytest.raises(PlanStateError, match="is draft: a redraw needs status"):
+    with pytest.raises(
+        PlanStateError, match="is draft: a redraw needs status seed committed, drawn or published"
+    ):
         service.redraw(new, "again")
 
     # The redraw goes through the whole life cycle with a fresh seed; its own redraw is R2.

@@ -161,7 +161,8 @@ def test_stale_forms_wrong_states_and_missing_tokens_are_refused(
     assert stale.html.select_one("#problem") is not None
     # Without a version: the state decides (accepted cannot be accepted again).
     wrong = head.post(f"{url}/accept", {"csrf_token": token}, status=409)
-    assert "accepted" in wrong.html.select_one("#problem").text
+    problem = wrong.html.select_one("#problem").text.strip()
+    assert problem == "该承诺状态为“已受理待核查”：只有状态为“已承诺待受理”时才能受理"
     head.post(f"{url}/verify", {"version": "2"}, status=400)  # no CSRF token
     head.post(f"{url}/nonsense", {"csrf_token": token}, status=404)
     assert _fresh(data, scene.commitment.id).status is CommitmentStatus.ACCEPTED

@@ -266,9 +266,10 @@ def test_a_wrong_seed_and_a_bad_commitment_are_named(
         "/desk/plans/2025-DESK-01/draw", {"csrf_token": token, "seed": "zz"}, status=422
     )
     assert "十六进制" in field_errors(not_hex.text)["seed"]
-    # A repeated approval names the state.
+    # A repeated approval names the state, in the reader's language.
     again = testapp.post("/desk/plans/2025-DESK-01/approve", {"csrf_token": token}, status=409)
-    assert "seed_committed" in again.text
+    problem = again.html.select_one("#problem").text.strip()
+    assert problem == "计划2025-DESK-01状态为已提交种子承诺值：批准需要状态为草稿"
     assert audit_count(demo, "plan.draw") == 0
 
 
