@@ -127,6 +127,25 @@ class ClientResult:
 # ---------------------------------------------------------------------------- the run
 
 
+def services(
+    stack: contextlib.ExitStack, name: str, database_url: str | None, broker_url: str | None
+) -> tuple[str, str, Path, Engine]:
+    """What a served benchmark runs on, closed by ``stack``: the database (a throwaway
+    PostGIS server unless given), migrated; the broker (a throwaway Redis unless given); a
+    scratch folder; an engine. Returns ``(database_url, broker_url, folder, engine)``."""
+    if database_url is not None and is_sqlite(database_url):
+        raise ValueError("--database-url: the benchmark runs on PostgreSQL+PostGIS")
+    if database_url is None:
+        server = stack.enter_context(devservices.throwaway_postgres())
+        database_url = server.create_database(f"suijian_bench_{name}")
+    broker = broker_url or stack.enter_context(devservices.throwaway_redis())
+    folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"suijian-{name}-")))
+    engine = make_engine(database_url)
+    stack.callback(engine.dispose)
+    migrate.upgrade(engine)
+    return database_url, broker, folder, engine
+
+
 def run(
     database_url: str | None = None,
     *,
@@ -143,18 +162,9 @@ def run(
     submissions (four requests each); the hello-world gets the same number of requests.
     Without ``broker_url`` a throwaway Redis is the broker.
     """
-    if database_url is not None and is_sqlite(database_url):
-        raise ValueError("--database-url: the benchmark runs on PostgreSQL+PostGIS")
     per_client = max(1, math.ceil(requests / (len(STEPS) * clients)))
     with contextlib.ExitStack() as stack:
-        if database_url is None:
-            server = stack.enter_context(devservices.throwaway_postgres())
-            database_url = server.create_database("suijian_bench_api")
-        broker = broker_url or stack.enter_context(devservices.throwaway_redis())
-        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="suijian-bench-")))
-        engine = make_engine(database_url)
-        stack.callback(engine.dispose)
-        migrate.upgrade(engine)
+        database_url, broker, folder, engine = services(stack, "api", database_url, broker_url)
         started = time.perf_counter()
         work = prepare(engine, clients, per_client + warmup, enterprises)
         setup_seconds = time.perf_counter() - started

@@ -34,11 +34,9 @@ import math
 import os
 import random
 import secrets
-import tempfile
 import threading
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 import redis
@@ -46,10 +44,9 @@ from PIL import ExifTags, Image, ImageDraw
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from enforcement import bench_api, devservices, feed, migrate
+from enforcement import bench_api, devservices, feed
 from enforcement.bench import machine
 from enforcement.bench_api import BenchTask, ClientResult, ClientWork, Http, HttpError
-from enforcement.db import is_sqlite, make_engine
 from enforcement.demo.generate import DEFAULT_ENTERPRISES
 from enforcement.models import FeedRecord, OutboxMessage
 
@@ -92,18 +89,11 @@ def run(
     ``requests`` is rounded up so that every client makes the same number of complete
     submissions (``len(STEPS)`` requests each). Without ``broker_url`` a throwaway Redis is
     the broker (its queues are checked for the drain, so a shared broker must be idle)."""
-    if database_url is not None and is_sqlite(database_url):
-        raise ValueError("--database-url: the benchmark runs on PostgreSQL+PostGIS")
     per_client = max(1, math.ceil(requests / (len(STEPS) * clients)))
     with contextlib.ExitStack() as stack:
-        if database_url is None:
-            server = stack.enter_context(devservices.throwaway_postgres())
-            database_url = server.create_database("suijian_bench_load")
-        broker = broker_url or stack.enter_context(devservices.throwaway_redis())
-        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="suijian-load-")))
-        engine = make_engine(database_url)
-        stack.callback(engine.dispose)
-        migrate.upgrade(engine)
+        database_url, broker, folder, engine = bench_api.services(
+            stack, "load", database_url, broker_url
+        )
         delivered_before = _delivered(engine)
         if delivered_before:
             # The receiver starts empty: records delivered elsewhere could never reconcile.

@@ -64,8 +64,9 @@ SEED = int(os.environ.get("SUIJIAN_REPLAY_SEED", "20251123"))
 TABLETS = 6
 SECOND_SEED = bytes.fromhex("7c" * 32)
 INSPECTIONS = int(os.environ.get("SUIJIAN_REPLAY_INSPECTIONS", "24"))
-#: Findings per inspection, inclusive bounds (the most findings, from the environment).
-FINDINGS = (2, int(os.environ.get("SUIJIAN_REPLAY_FINDINGS", "14")))
+#: Findings per inspection, inclusive bounds (the most findings, from the environment); the
+#: default makes about a thousand operations per backend.
+FINDINGS = (2, int(os.environ.get("SUIJIAN_REPLAY_FINDINGS", "80")))
 DEVICE_TIME = "2025-04-02T01:30:00Z"
 LOST_ANSWERS = 0.15  # share of batches whose answer never reaches the tablet
 BATCH = (1, 80)
