@@ -83,10 +83,7 @@ def database_unavailable(exc: BaseException) -> bool:
     reached or cannot serve right now, so the same request may succeed if sent again later:
     a lost or refused connection, a server shutting down or restarting, an exhausted pool, a
     locked SQLite file. Programming errors and refused data are not among them."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
+    for current in _causes(exc):
         if isinstance(current, sa_exc.TimeoutError):  # no connection free in the pool
             return True
         if isinstance(current, sa_exc.PendingRollbackError) and "invalid transaction" in str(
@@ -106,8 +103,34 @@ def database_unavailable(exc: BaseException) -> bool:
                 # psycopg: no SQLSTATE means the client failed to reach the server at all.
                 if sqlstate is None and current.orig.__class__.__module__.startswith("psycopg"):
                     return True
-        current = current.__cause__ or current.__context__
     return False
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and the exceptions it was raised from or while handling, each once."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+#: SQLite's extended result code for a write refused because another connection committed
+#: since this transaction's first read (WAL). ``busy_timeout`` does not wait for it: only a
+#: transaction started afresh can write.
+SQLITE_BUSY_SNAPSHOT = 517
+
+
+def stale_snapshot(exc: BaseException) -> bool:
+    """Whether ``exc`` (or an exception it was raised from) is SQLite refusing a transaction's
+    first write because another one wrote since it began reading (``SQLITE_BUSY_SNAPSHOT``).
+    Nothing of the transaction was written; running it again from the start succeeds."""
+    return any(
+        isinstance(error, sa_exc.DBAPIError)
+        and getattr(error.orig, "sqlite_errorcode", None) == SQLITE_BUSY_SNAPSHOT
+        for error in _causes(exc)
+    )
 
 
 def engine_from_settings(settings: Mapping[str, Any], **kwargs: Any) -> Engine:

@@ -91,7 +91,7 @@ from enforcement.services.transfers import (
     TransferValidationError,
 )
 from enforcement.transfer_package import PackageError
-from mobile_api.db import identity_from_memory
+from mobile_api.db import identity_from_memory, retry_if_stale
 from mobile_api.i18n import _, localize
 
 log = logging.getLogger(__name__)
@@ -300,6 +300,7 @@ def database_error_view(exc: SQLAlchemyError, request: Request) -> Response:
     request was kept, unless the commit itself succeeded, and replays are idempotent).
     Other database errors are our bugs: 500."""
     identity_from_memory(request)  # the language of the message must not need the database
+    retry_if_stale(exc)
     if not database_unavailable(exc):
         return unexpected_error_view(exc, request)
     log.warning("database unavailable on %s %s: %s", request.method, request.path, exc)

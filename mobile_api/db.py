@@ -6,11 +6,12 @@ import zope.sqlalchemy
 from pyramid.config import Configurator
 from pyramid.interfaces import ISecurityPolicy
 from pyramid.request import Request
+from pyramid_retry import mark_error_retryable
 from sqlalchemy import Engine
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
-from enforcement.db import engine_from_settings, session_factory
+from enforcement.db import engine_from_settings, session_factory, stale_snapshot
 from enforcement.outbox import CELERY_APP_INFO
 from mobile_api.queue import CELERY_KEY
 
@@ -52,6 +53,15 @@ def identity_from_memory(request: Request) -> None:
         if not any(name in unloaded for name in _IDENTITY_ATTRIBUTES):
             return
     cache.set(request, None)
+
+
+def retry_if_stale(exc: BaseException) -> None:
+    """Have pyramid_retry run the request again (up to ``retry.attempts``) when SQLite refused
+    its first write because another request committed since it began reading: ``busy_timeout``
+    does not wait for that, a fresh transaction succeeds. An error view calls this before it
+    answers; on the last attempt its answer (503, ``Retry-After``) stands."""
+    if stale_snapshot(exc):
+        mark_error_retryable(exc)
 
 
 def engine(request: Request) -> Engine:

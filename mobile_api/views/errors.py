@@ -11,7 +11,7 @@ from pyramid.response import Response
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 
 from enforcement.db import RETRY_AFTER_SECONDS, database_unavailable
-from mobile_api.db import identity_from_memory
+from mobile_api.db import identity_from_memory, retry_if_stale
 from mobile_api.i18n import _
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,7 @@ def server_error(exc: Exception, request: Request) -> dict[str, Any]:
     # The database may be what failed (down, or a PostgreSQL transaction aborted by the
     # error): the page must render from memory, or the error view fails in turn.
     identity_from_memory(request)
+    retry_if_stale(exc)
     if database_unavailable(exc):
         log.warning("database unavailable on %s %s: %s", request.method, request.path_qs, exc)
         request.response.status_int = 503
