@@ -24,7 +24,7 @@ import gzip
 import hashlib
 import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -342,8 +342,15 @@ def _serialise(arrays: Any, fields: Mapping[str, str], *, labels: bool = False) 
         out["stratum_labels"] = list(arrays.stratum_labels)
     for name in fields:
         value = getattr(arrays, name)
-        out[name] = None if value is None else _json_ready(np.asarray(value).tolist())
+        out[name] = None if value is None else _listed(np.asarray(value))
     return out
+
+
+def _listed(array: np.ndarray) -> list[Any]:
+    # ``tolist`` already gives plain ints and bools; only floats need a pass (NaN to null),
+    # and a second copy of a province's arrays is what this spares.
+    values = array.tolist()
+    return _json_ready(values) if array.dtype.kind == "f" else values
 
 
 def _json_ready(value: Any) -> Any:
@@ -364,19 +371,72 @@ def _json_ready(value: Any) -> Any:
 
 def bundle_sha256(bundle: Mapping[str, Any]) -> str:
     """SHA-256 of the bundle's canonical JSON (sorted keys, no spaces, UTF-8): the same for
-    the plain and the gzip file, recorded in the audit log when the plan is published."""
-    body = json.dumps(
-        bundle, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    )
-    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+    the plain and the gzip file, recorded in the audit log when the plan is published.
+
+    The text is hashed in pieces (an object's members one by one, each array whole), so a
+    province's bundle is never held as one text; the bytes are those of ``json.dumps(bundle,
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False)``."""
+    digest = hashlib.sha256()
+    for piece in _canonical_pieces(bundle):
+        digest.update(piece.encode("utf-8"))
+    return digest.hexdigest()
 
 
 def write_bundle(bundle: Mapping[str, Any], path: Path) -> None:
-    """Write ``bundle`` as UTF-8 JSON; gzip (reproducible: no name, no time) for ``*.gz``."""
-    data = (json.dumps(bundle, ensure_ascii=False, indent=1, allow_nan=False) + "\n").encode()
-    if path.name.endswith(".gz"):
-        data = gzip.compress(data, mtime=0)
-    path.write_bytes(data)
+    """Write ``bundle`` as UTF-8 JSON: an object's members one a line, indented, and every
+    array on one line; gzip for ``*.gz`` (reproducible: no name, no time; level 6, six times
+    faster than 9 for 3 % more bytes). Written in pieces, like the hash: the C encoder does
+    each array, and no text of the whole bundle is built."""
+    with path.open("wb") as raw:
+        if path.name.endswith(".gz"):
+            with gzip.GzipFile(
+                filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6
+            ) as packed:
+                _write_pieces(packed, bundle)
+        else:
+            _write_pieces(raw, bundle)
+
+
+def _write_pieces(out: Any, bundle: Mapping[str, Any]) -> None:
+    for piece in _laid_out_pieces(bundle, 0):
+        out.write(piece.encode("utf-8"))
+    out.write(b"\n")
+
+
+# Both encoders run in C (no indent); they refuse NaN like the bundle's readers would.
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def _walked(value: Any) -> bool:
+    # Objects with text keys are walked member by member; anything else is encoded whole
+    # (the encoder turns other keys into text, which would change how they sort).
+    return isinstance(value, Mapping) and all(isinstance(key, str) for key in value)
+
+
+def _canonical_pieces(value: Any) -> Iterator[str]:
+    if not _walked(value):
+        yield _CANONICAL.encode(value)
+        return
+    yield "{"
+    for index, key in enumerate(sorted(value)):
+        yield ("," if index else "") + _CANONICAL.encode(key) + ":"
+        yield from _canonical_pieces(value[key])
+    yield "}"
+
+
+def _laid_out_pieces(value: Any, depth: int) -> Iterator[str]:
+    if not _walked(value) or not value:
+        yield _COMPACT.encode(value)
+        return
+    indent = "\n" + " " * (depth + 1)
+    yield "{"
+    for index, key in enumerate(value):
+        yield ("," if index else "") + indent + _COMPACT.encode(key) + ": "
+        yield from _laid_out_pieces(value[key], depth + 1)
+    yield "\n" + " " * depth + "}"
 
 
 def read_bundle(path: Path) -> dict[str, Any]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import gzip
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ from enforcement.services.draws import DrawService
 from enforcement.services.plans import PermissionDeniedError, PlanService
 from enforcement.services.publication import (
     PublicationService,
+    bundle_sha256,
     read_bundle,
     snapshot_arrays,
     verify_bundle,
@@ -105,6 +108,32 @@ def test_publish_marks_the_plan_and_the_bundle_verifies(
         write_bundle(bundle, tmp_path / name)
         assert verify_bundle(read_bundle(tmp_path / name)) is None
     assert (tmp_path / "bundle.json.gz").read_bytes()[:2] == b"\x1f\x8b"
+
+
+def test_the_bundle_is_hashed_and_written_in_pieces_as_one_text_would_be(
+    published: tuple[SamplingPlan, dict[str, Any]], tmp_path: Path
+) -> None:
+    bundle = published[1]
+    assert bundle["snapshot"]["targets"]["months_since_last"].count(None) > 0  # NaN as null
+    whole = json.dumps(
+        bundle, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
+    assert bundle_sha256(bundle) == hashlib.sha256(whole.encode("utf-8")).hexdigest()
+
+    write_bundle(bundle, tmp_path / "bundle.json")
+    text = (tmp_path / "bundle.json").read_text(encoding="utf-8")
+    assert json.loads(text) == bundle
+    # One line a member: a province's arrays do not become a line per value.
+    targets = bundle["snapshot"]["targets"]
+    lines = [line.strip() for line in text.splitlines()]
+    assert all(line[0] in '"{}' for line in lines)  # no line holds a bare value
+    assert f'\n   "target_id": {json.dumps(targets["target_id"], separators=(",", ":"))}' in text
+
+    write_bundle(bundle, tmp_path / "a.json.gz")
+    write_bundle(bundle, tmp_path / "b.json.gz")
+    packed = (tmp_path / "a.json.gz").read_bytes()
+    assert packed == (tmp_path / "b.json.gz").read_bytes()  # reproducible
+    assert gzip.decompress(packed).decode("utf-8") == text
 
 
 def test_bundle_holds_no_personal_data_of_inspectors(
