@@ -21,6 +21,7 @@ from enforcement.services import audit
 from enforcement.services.draws import DrawService
 from enforcement.services.plans import PermissionDeniedError, PlanService
 from enforcement.services.publication import (
+    BundleError,
     PublicationService,
     bundle_sha256,
     read_bundle,
@@ -305,6 +306,27 @@ def test_verify_rejects_unreadable_arrays(published: tuple[SamplingPlan, dict[st
     bundle["snapshot"]["targets"]["stratum"] = bundle["snapshot"]["targets"]["stratum"][:-1]
     difference = verify_bundle(bundle)
     assert difference is not None and difference.startswith("bundle is malformed: "), difference
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        (b"not json", "not a readable bundle"),
+        (b'{"format": "suijian-bundle/1", "seed": "\xff\xfe"}', "not a readable bundle"),
+        (b"\x1f\x8b\x08\x00broken", "not a readable bundle"),
+        (b'{"format": NaN}', "not a readable bundle"),
+        (b"[1, 2, 3]", "expected a JSON object"),
+    ],
+    ids=["text", "bad-utf8", "broken-gzip", "nan", "array"],
+)
+def test_an_unreadable_bundle_file_is_refused_with_its_reason(
+    tmp_path: Path, content: bytes, why: str
+) -> None:
+    path = tmp_path / "bundle.json"
+    path.write_bytes(content)
+    with pytest.raises(BundleError, match=why) as refused:
+        read_bundle(path)
+    assert str(refused.value).startswith(f"{path}: ")
 
 
 def test_the_bundle_shows_the_inputs_stored_at_draw_time(demo: Session) -> None:
