@@ -2,12 +2,33 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
-from enforcement.cli.context import AppContext, pass_app
+from enforcement.cli.context import AppContext, DatabaseUnavailableError, pass_app
+from enforcement.db import database_unavailable
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _Commands(click.Group):
+    """The command group; a database that cannot be reached or cannot serve now is reported
+    in one line with its reason and exit code 75 (EX_TEMPFAIL), not as a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.ClickException:
+            raise
+        except Exception as exc:
+            if not database_unavailable(exc):
+                raise
+            raise DatabaseUnavailableError.from_error(exc, ctx.obj) from exc
+
+
+@click.group(
+    cls=_Commands,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.option(
     "-c",
     "--config",
@@ -62,4 +83,4 @@ def _register() -> None:
 
 _register()
 
-__all__ = ["AppContext", "main", "pass_app"]
+__all__ = ["AppContext", "DatabaseUnavailableError", "main", "pass_app"]
