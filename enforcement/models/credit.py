@@ -115,8 +115,9 @@ class ListEntry(Base):
 
 
 class Penalty(Base):
-    """An administrative penalty decision (行政处罚决定). A repaired penalty (信用修复) stays on
-    record but no longer counts against the enterprise's credit."""
+    """An administrative penalty decision (行政处罚决定). A repaired penalty (信用修复,
+    ``repaired_at``) and one revoked or replaced on reconsideration (行政复议, ``revoked_at``)
+    stay on record but no longer count against the enterprise's credit."""
 
     __tablename__ = "penalties"
     __table_args__ = (
@@ -132,6 +133,7 @@ class Penalty(Base):
     amount: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))  # CNY
     legal_basis: Mapped[str] = mapped_column(Text, default="")
     repaired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     enterprise: Mapped[Enterprise] = relationship()
 

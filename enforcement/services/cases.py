@@ -970,7 +970,7 @@ class CaseService:
         if errors:
             raise CaseValidationError(errors)
         if result in (ReconsiderationStatus.REVOKED, ReconsiderationStatus.CHANGED) and old:
-            old.repaired_at = now  # on record, but no longer counting against the enterprise
+            old.revoked_at = now  # on record, but no longer counting against the enterprise
             document = penalty_document(old) | {"status": result.value}
             feed.publish(self.session, "penalty", old.decision_no, document)
             if result == ReconsiderationStatus.REVOKED:
@@ -1458,7 +1458,8 @@ def case_document(
             "measure": penalty.measure.value,
             "amount": _money(penalty.amount),
             "legal_basis": penalty.legal_basis,
-            "revoked": penalty.repaired_at is not None,
+            "revoked": penalty.revoked_at is not None,
+            "repaired": penalty.repaired_at is not None,
         },
         "executed_at": iso_utc(case.executed_at),
         "execution_note": case.execution_note,

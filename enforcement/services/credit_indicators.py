@@ -286,6 +286,7 @@ def _penalties(session: Session, position: dict[int, int], as_of: dt.date) -> di
                 Penalty.decided_on > since,
                 Penalty.decided_on <= as_of,
                 Penalty.repaired_at.is_(None),
+                Penalty.revoked_at.is_(None),
             )
         ),
         Penalty.enterprise_id,

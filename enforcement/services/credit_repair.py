@@ -248,6 +248,13 @@ class RepairService:
                     )
                 )
             return
+        if record.revoked_at is not None:
+            raise RepairStateError(
+                reason(
+                    "the penalty was revoked on reconsideration: it no longer counts and "
+                    "needs no repair"
+                )
+            )
         if record.repaired_at is not None:
             raise RepairStateError(reason("the penalty was already repaired"))
         measure = PenaltyMeasure(record.measure)

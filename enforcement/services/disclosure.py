@@ -485,9 +485,15 @@ def result_document(session: Session, inspection: FieldInspection) -> dict[str, 
 def _penalty_state(case: PenaltyCase) -> str:
     penalty = case.penalty
     assert penalty is not None
-    repaired = "repaired" if penalty.repaired_at is not None else "live"
+    standing = (
+        "revoked"
+        if penalty.revoked_at is not None
+        else "repaired"
+        if penalty.repaired_at is not None
+        else "live"
+    )
     reconsideration = case.reconsideration_status.value if case.reconsideration_status else ""
-    return f"{repaired}|{reconsideration}|{penalty.measure.value}|{penalty.amount}"
+    return f"{standing}|{reconsideration}|{penalty.measure.value}|{penalty.amount}"
 
 
 def penalty_document(session: Session, case: PenaltyCase) -> dict[str, Any]:

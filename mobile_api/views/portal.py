@@ -364,7 +364,11 @@ def _repair_candidates(request: Request, enterprise: Enterprise) -> list[tuple[s
         choices.append((f"list_entry:{entry.id}", label))
     penalties = session.scalars(
         select(Penalty)
-        .where(Penalty.enterprise_id == enterprise.id, Penalty.repaired_at.is_(None))
+        .where(
+            Penalty.enterprise_id == enterprise.id,
+            Penalty.repaired_at.is_(None),
+            Penalty.revoked_at.is_(None),
+        )
         .order_by(Penalty.id)
     )
     for penalty in penalties:

@@ -48,6 +48,7 @@ from enforcement.services.cases import (
     CaseStaleVersionError,
     CaseStateError,
     CaseValidationError,
+    case_document,
     open_case_from_inspection,
 )
 from enforcement.services.credit import RatingService
@@ -558,7 +559,10 @@ def test_reconsideration_revoked_stops_the_penalty_counting(db_session: Session)
     world.service(world.lead).request_reconsideration(case.id, note="申请复议")
     head = world.service(world.supervisor, FILED + dt.timedelta(days=60))
     head.decide_reconsideration(case.id, outcome="revoked", note="复议撤销原处罚决定")
-    assert penalty.repaired_at == FILED + dt.timedelta(days=60)
+    assert penalty.revoked_at == FILED + dt.timedelta(days=60)
+    assert penalty.repaired_at is None  # revoked, which is not a credit repair
+    shown = case_document(case, [])["penalty"]
+    assert (shown["revoked"], shown["repaired"]) == (True, False)
     versions = _feed(db_session, "penalty", penalty.decision_no)
     assert [v.payload.get("status") for v in versions] == [None, "revoked"]
     rerates = db_session.scalars(
@@ -584,11 +588,56 @@ def test_reconsideration_changed_replaces_the_penalty(db_session: Session) -> No
         measure="warning",
         legal_basis="《行政复议法》第六十三条",
     )
-    assert old.repaired_at is not None
+    assert old.revoked_at is not None and old.repaired_at is None
     assert case.penalty is not old and case.penalty.decision_no == f"{old.decision_no}-R"
     assert case.penalty.measure == PenaltyMeasure.WARNING and case.penalty.amount is None
     assert case.reconsideration_status == ReconsiderationStatus.CHANGED
     assert case.events[-1].details["revoked_penalty"] == old.decision_no
+
+
+def test_revocations_recorded_in_repaired_at_move_to_revoked_at(
+    backend: str, new_database_url
+) -> None:  # type: ignore[no-untyped-def]
+    """Migration 0017 on real rows: before it, a reconsideration set ``repaired_at``. Going
+    down to 0016 puts the revocation back there; coming up moves it to ``revoked_at`` again
+    and leaves a credit repair where it is."""
+    engine = make_engine(new_database_url(backend))
+    migrate.upgrade(engine)
+    standing = select(Penalty.decision_no, Penalty.repaired_at, Penalty.revoked_at)
+
+    def rows() -> dict[str, tuple[bool, bool]]:
+        with engine.connect() as connection:
+            return {
+                number: (repaired_at is not None, revoked_at is not None)
+                for number, repaired_at, revoked_at in connection.execute(standing)
+            }
+
+    try:
+        with Session(engine) as session:
+            factories.bind(session)
+            world = make_world(session)
+            case = _decided(world)
+            revoked = case.penalty.decision_no
+            world.service(world.lead).request_reconsideration(case.id, note="申请复议")
+            head = world.service(world.supervisor)
+            head.decide_reconsideration(case.id, outcome="revoked", note="撤销")
+            other = _decided(world).penalty
+            other.repaired_at = FILED  # a credit repair
+            repaired = other.decision_no
+            session.commit()
+        assert rows() == {revoked: (False, True), repaired: (True, False)}
+
+        migrate.downgrade(engine, "0016")
+        with engine.connect() as connection:
+            old = connection.exec_driver_sql(
+                "SELECT decision_no, repaired_at IS NOT NULL FROM penalties"
+            )
+            assert {number: bool(flag) for number, flag in old} == {revoked: True, repaired: True}
+
+        migrate.upgrade(engine)
+        assert rows() == {revoked: (False, True), repaired: (True, False)}
+    finally:
+        engine.dispose()
 
 
 # ---------------------------------------------------------------------- scope and roles
@@ -769,7 +818,7 @@ def test_a_revoked_penalty_stops_counting_in_the_rating(db_session: Session) -> 
     RatingService(db_session, clock=lambda: FILED).rate([world.enterprise.id], cause="event")
     db_session.expire_all()
     assert db_session.get_one(Enterprise, world.enterprise.id).credit_tier == before
-    assert db_session.scalar(select(Penalty.repaired_at)) is not None
+    assert db_session.scalar(select(Penalty.revoked_at)) is not None
 
 
 # ---------------------------------------------------------------------- closing

@@ -144,6 +144,18 @@ def test_penalty_repair_waits_for_the_minimum_publicity(
     )
     _service(db_session, world["supervisor"]).decide(repair, approve=True)
     assert world["old_penalty"].repaired_at == NOW
+    assert world["old_penalty"].revoked_at is None  # repaired, which is not revoked
+
+
+def test_a_revoked_penalty_is_not_repaired_and_says_why(
+    db_session: Session, world: dict[str, Any]
+) -> None:
+    world["old_penalty"].revoked_at = NOW  # revoked on reconsideration
+    db_session.flush()
+    service = _service(db_session, world["applicant"])
+    with pytest.raises(RepairStateError, match="revoked on reconsideration"):
+        service.apply(subject="penalty", subject_id=world["old_penalty"].id, statement=STATEMENT)
+    assert world["old_penalty"].repaired_at is None
 
 
 def test_rejection_needs_a_reason_and_changes_nothing(
